@@ -70,7 +70,8 @@ class Inputs:
         for t, c in columns:
             if (t, c) not in self._non_null:
                 if self.has_column(t, c):
-                    by_table.setdefault(t, []).append(c)
+                    if c not in by_table.setdefault(t, []):
+                        by_table[t].append(c)
                 else:
                     self._non_null[(t, c)] = False
         for t, cols in by_table.items():

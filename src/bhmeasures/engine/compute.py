@@ -1,0 +1,121 @@
+"""Run the asked-for measures over the inputs: one scan of the claim lines, then each measure's defines."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from bhmeasures.engine.codes import CodeIndex
+from bhmeasures.engine.evaluate import DETAIL_SCHEMA, SUMMARY_SCHEMA, Context, MeasureEvaluator
+from bhmeasures.engine.lines import LinePlan, medical_lines, pharmacy_lines
+from bhmeasures.inputs import Inputs
+from bhmeasures.spec import LoadedSpec
+from bhmeasures.valuesets import ValueSetLibrary
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ComputeResult:
+    summary: pl.DataFrame
+    detail: pl.DataFrame
+    computed: list[str]
+    skipped: dict[str, str]  # measure id -> reason
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return not self.skipped
+
+
+def readiness(loaded: LoadedSpec, inputs: Inputs) -> str | None:
+    """Why this measure cannot be computed on these inputs, or None when it can."""
+    problems = []
+    for req in loaded.spec.requires:
+        alternatives = [a.strip() for a in req.split("|")]
+        if not any(inputs.column_filled(*a.split(".", 1)) for a in alternatives):
+            def state(a: str) -> str:
+                t, c = a.split(".", 1)
+                return f"{a} is missing" if not inputs.has_column(t, c) else f"every {a} is empty"
+            problems.append(" and ".join(state(a) for a in alternatives))
+    return "; ".join(problems) or None
+
+
+def _plan(specs: list[LoadedSpec], library: ValueSetLibrary) -> tuple[LinePlan, dict[tuple[str, str], str]]:
+    plan = LinePlan(CodeIndex(library))
+    keys: dict[tuple[str, str], str] = {}
+    for loaded in specs:
+        for name, define in loaded.spec.defines.items():
+            if define.kind in ("stays", "encounters"):
+                keys[(loaded.spec.id, name)] = plan.add_source(define.step.where, "medical_claim")
+            elif define.kind == "dispensings":
+                keys[(loaded.spec.id, name)] = plan.add_source(define.step.where, "pharmacy_claim")
+            elif define.kind == "filter" and define.step.where is not None:
+                plan.add_claim_condition(define.step.where)
+            elif define.kind == "readmission_chain":
+                plan.add_claim_condition(define.step.continue_when)
+    return plan, keys
+
+
+def _claim_flags(lines: pl.DataFrame, plan: LinePlan) -> pl.DataFrame:
+    leaf_cols = [k for k in plan.claim_leaves if k in lines.columns]
+    if lines.is_empty() or not leaf_cols:
+        return pl.DataFrame(schema={"claim_id": pl.String, **{k: pl.Boolean for k in plan.claim_leaves}})
+    return lines.group_by("claim_id").agg(pl.col(leaf_cols).any())
+
+
+def _members(inputs: Inputs) -> tuple[pl.DataFrame, pl.DataFrame]:
+    elig = inputs.frames["eligibility"]
+    schema = elig.collect_schema()
+    benefit_cols = [c for c in ("medical_benefit", "pharmacy_benefit", "mh_benefit", "cd_benefit") if c in schema]
+    death = pl.col("death_date") if "death_date" in schema else pl.lit(None, dtype=pl.Date)
+    spans = elig.select("member_id", "birth_date", "enrollment_start_date", "enrollment_end_date",
+                        death.alias("death_date"), *benefit_cols).collect()
+    for c in ("medical_benefit", "pharmacy_benefit", "mh_benefit", "cd_benefit"):
+        if c not in spans.columns:
+            spans = spans.with_columns(pl.lit(None, dtype=pl.Boolean).alias(c))
+    # a member's birth and death dates may repeat per span (or be filled on only some): take the first known
+    members = spans.group_by("member_id").agg(pl.col("birth_date").drop_nulls().first(), pl.col("death_date").drop_nulls().min())
+    return members, spans
+
+
+def compute(
+    inputs: Inputs, specs: list[LoadedSpec], library: ValueSetLibrary, year: int, progress: Progress | None = None,
+) -> ComputeResult:
+    """Compute every spec that the inputs can support; report the others as skipped with the reason."""
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    inputs.prefetch_filled([tuple(a.strip().split(".", 1)) for s in specs for r in s.spec.requires for a in r.split("|")])
+    skipped = {s.spec.id: why for s in specs if (why := readiness(s, inputs))}
+    ready = [s for s in specs if s.spec.id not in skipped]
+    timings["readiness"] = time.perf_counter() - t0
+    if not ready:
+        return ComputeResult(pl.DataFrame(schema=SUMMARY_SCHEMA), pl.DataFrame(schema=DETAIL_SCHEMA), [], skipped, timings)
+
+    plan, keys = _plan(ready, library)
+    t = time.perf_counter()
+    say("scanning claim lines")
+    lines = medical_lines(inputs, plan)
+    rx = pharmacy_lines(inputs, plan)
+    timings["scan"] = time.perf_counter() - t
+    t = time.perf_counter()
+    members, spans = _members(inputs)
+    attribution = inputs.frames["attribution"].collect() if "attribution" in inputs.frames else None
+    ctx = Context(year, plan, lines, rx, _claim_flags(lines, plan), members, spans, attribution, keys)
+    timings["prepare"] = time.perf_counter() - t
+
+    summaries, details = [], []
+    for loaded in ready:
+        t = time.perf_counter()
+        say(f"computing {loaded.spec.id}")
+        ev = MeasureEvaluator(loaded, ctx)
+        detail = ev.detail()
+        summaries.append(ev.summary(detail))
+        details.append(detail)
+        timings[f"measure:{loaded.spec.id}"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    return ComputeResult(pl.concat(summaries), pl.concat(details), [s.spec.id for s in ready], skipped, timings)

@@ -1,0 +1,238 @@
+"""Each kind of define as a Polars function over event frames.
+
+An event frame has one row per event: member_id, event_id, claim_id, start_date, end_date, index_date,
+and, after a `with` condition, evidence_claim_id and evidence_date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from bhmeasures.spec.models import Enrollment, EventWindow, Predicate
+
+EVENT_COLUMNS = ("member_id", "event_id", "claim_id", "start_date", "end_date", "index_date")
+EVENT_SCHEMA = {
+    "member_id": pl.String, "event_id": pl.String, "claim_id": pl.String,
+    "start_date": pl.Date, "end_date": pl.Date, "index_date": pl.Date,
+}
+BENEFIT_COLUMNS = {
+    "medical": "medical_benefit", "pharmacy": "pharmacy_benefit",
+    "mental_health": "mh_benefit", "chemical_dependency": "cd_benefit",
+}
+
+
+def empty_events() -> pl.DataFrame:
+    return pl.DataFrame(schema=EVENT_SCHEMA)
+
+
+@dataclass
+class Step:
+    """A define's result: its events (or members), and why events of its input were dropped."""
+
+    frame: pl.DataFrame
+    dropped: pl.DataFrame | None = None  # event_id, reason
+
+
+def encounters(lines: pl.DataFrame, key: str) -> pl.DataFrame:
+    if lines.is_empty():
+        return empty_events()
+    df = lines.filter(pl.col(key)).select("member_id", "claim_id", "service_date").unique()
+    multi = pl.col("service_date").n_unique().over("claim_id") > 1
+    return df.select(
+        "member_id",
+        pl.when(multi).then(pl.col("claim_id") + ":" + pl.col("service_date").cast(pl.String))
+        .otherwise(pl.col("claim_id")).alias("event_id"),
+        "claim_id",
+        pl.col("service_date").alias("start_date"),
+        pl.col("service_date").alias("end_date"),
+        pl.col("service_date").alias("index_date"),
+    )
+
+
+def stays(lines: pl.DataFrame, key: str) -> pl.DataFrame:
+    """One stay per institutional claim: first admission date to last discharge date; indexed on discharge."""
+    if lines.is_empty():
+        return empty_events()
+    df = lines.filter(pl.col(key)).group_by("member_id", "claim_id").agg(
+        pl.col("admission_date").min().alias("start_date"), pl.col("discharge_date").max().alias("end_date"))
+    return df.select("member_id", pl.col("claim_id").alias("event_id"), "claim_id", "start_date", "end_date",
+                     pl.col("end_date").alias("index_date"))
+
+
+def dispensings(rx: pl.DataFrame, key: str) -> pl.DataFrame:
+    if rx.is_empty():
+        return empty_events()
+    df = rx.filter(pl.col(key))
+    end = pl.col("dispensing_date") + pl.duration(days=pl.max_horizontal(pl.col("days_supply").fill_null(1), 1) - 1)
+    return df.select(
+        "member_id",
+        (pl.col("claim_id") + pl.int_range(pl.len()).over("claim_id").pipe(
+            lambda n: pl.when(n > 0).then(":" + n.cast(pl.String)).otherwise(pl.lit("")))).alias("event_id"),
+        "claim_id",
+        pl.col("dispensing_date").alias("start_date"),
+        end.alias("end_date"),
+        pl.col("dispensing_date").alias("index_date"),
+    )
+
+
+def claim_condition(p: Predicate, leaf_key) -> pl.Expr:  # noqa: ANN001 - leaf_key: Predicate -> column name
+    """A condition on the event's claim: each leaf holds when any line of the claim meets it."""
+    if p.any_of is not None:
+        return pl.any_horizontal([claim_condition(c, leaf_key) for c in p.any_of])
+    if p.all_of is not None:
+        return pl.all_horizontal([claim_condition(c, leaf_key) for c in p.all_of])
+    if p.not_ is not None:
+        return ~claim_condition(p.not_, leaf_key)
+    return pl.col(leaf_key(p)).fill_null(False)
+
+
+def with_claim_flags(events: pl.DataFrame, claim_flags: pl.DataFrame) -> pl.DataFrame:
+    return events.join(claim_flags, on="claim_id", how="left")
+
+
+def age_at(index: pl.Expr, birth: pl.Expr) -> pl.Expr:
+    before_birthday = (index.dt.month() * 100 + index.dt.day()) < (birth.dt.month() * 100 + birth.dt.day())
+    return index.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - before_birthday.cast(pl.Int32)
+
+
+def age_filter(events: pl.DataFrame, members: pl.DataFrame, lo: int | None, hi: int | None) -> pl.DataFrame:
+    df = events.join(members.select("member_id", "birth_date"), on="member_id", how="left")
+    age = age_at(pl.col("index_date"), pl.col("birth_date"))
+    cond = pl.col("birth_date").is_not_null()
+    if lo is not None:
+        cond = cond & (age >= lo)
+    if hi is not None:
+        cond = cond & (age <= hi)
+    return df.filter(cond).drop("birth_date")
+
+
+def continuously_enrolled(events: pl.DataFrame, spans: pl.DataFrame, rule: Enrollment) -> pl.DataFrame:
+    """Events whose member is covered over [index+from_day, index+to_day] with at most the allowed gaps."""
+    if events.is_empty():
+        return events
+    benefit = pl.all_horizontal([pl.col(BENEFIT_COLUMNS[b]).fill_null(True) for b in rule.benefits])
+    covered = spans.filter(benefit).select("member_id", "enrollment_start_date", "enrollment_end_date")
+    w = events.select(
+        "event_id", "member_id",
+        (pl.col("index_date") + pl.duration(days=rule.from_day)).alias("w_start"),
+        (pl.col("index_date") + pl.duration(days=rule.to_day)).alias("w_end"),
+    )
+    pieces = (
+        w.join(covered, on="member_id", how="inner")
+        .with_columns(
+            pl.max_horizontal("enrollment_start_date", "w_start").alias("s"),
+            pl.min_horizontal("enrollment_end_date", "w_end").alias("e"),
+        )
+        .filter(pl.col("s") <= pl.col("e"))
+        .sort("event_id", "s", "e")
+        .with_columns(pl.col("e").cum_max().shift(1).over("event_id").alias("prev_end"))
+        .with_columns(
+            pl.when(pl.col("prev_end").is_null())
+            .then((pl.col("s") - pl.col("w_start")).dt.total_days())
+            .otherwise((pl.col("s") - pl.col("prev_end")).dt.total_days() - 1)
+            .clip(lower_bound=0)
+            .alias("gap_before")
+        )
+    )
+    per_event = pieces.group_by("event_id").agg(
+        pl.col("gap_before").filter(pl.col("gap_before") > 0).alias("gaps"),
+        (pl.col("w_end").first() - pl.col("e").max()).dt.total_days().alias("gap_after"),
+    ).with_columns(
+        pl.concat_list("gaps", pl.when(pl.col("gap_after") > 0).then(pl.col("gap_after")).cast(pl.Int64))
+        .list.drop_nulls().alias("gaps")
+    )
+    ok = per_event.filter(
+        (pl.col("gaps").list.len() <= rule.allowable_gaps)
+        & (pl.col("gaps").list.max().fill_null(0) <= (rule.max_gap_days if rule.allowable_gaps else 0))
+    )
+    return events.join(ok.select("event_id"), on="event_id", how="semi")
+
+
+def _window_matches(events: pl.DataFrame, others: pl.DataFrame, window: EventWindow) -> pl.DataFrame:
+    """(event_id, evidence_claim_id, evidence_date): the first event of `others` in the window of each event."""
+    if events.is_empty() or others.is_empty():
+        return pl.DataFrame(schema={"event_id": pl.String, "evidence_claim_id": pl.String, "evidence_date": pl.Date})
+    pairs = events.select("event_id", "member_id", "index_date").join(
+        others.select("member_id", pl.col("claim_id").alias("evidence_claim_id"), pl.col("start_date").alias("evidence_date"),
+                      pl.col("event_id").alias("_other_id")),
+        on="member_id", how="inner",
+    )
+    offset = (pl.col("evidence_date") - pl.col("index_date")).dt.total_days()
+    # an event never follows itself up (FUM: the ED visit is not its own follow-up)
+    hits = pairs.filter(offset.is_between(window.from_day, window.to_day) & (pl.col("_other_id") != pl.col("event_id")))
+    return hits.sort("event_id", "evidence_date", "evidence_claim_id").group_by("event_id", maintain_order=True).first().select(
+        "event_id", "evidence_claim_id", "evidence_date")
+
+
+def with_events(events: pl.DataFrame, others: pl.DataFrame, window: EventWindow) -> pl.DataFrame:
+    hits = _window_matches(events, others, window)
+    base = events.drop("evidence_claim_id", "evidence_date", strict=False)
+    return base.join(hits, on="event_id", how="inner")
+
+
+def without_events(events: pl.DataFrame, others: pl.DataFrame, window: EventWindow) -> pl.DataFrame:
+    hits = _window_matches(events, others, window)
+    return events.join(hits.select("event_id"), on="event_id", how="anti")
+
+
+def in_window(events: pl.DataFrame, first: date, last: date, column: str = "index_date") -> pl.DataFrame:
+    return events.filter(pl.col(column).is_between(first, last))
+
+
+def one_per_period(events: pl.DataFrame, days: int) -> pl.DataFrame:
+    """Per member: keep the first event, drop those within `days - 1` days after it, repeat from the next."""
+    remaining = events.sort("member_id", "index_date", "event_id")
+    kept: list[pl.DataFrame] = []
+    while remaining.height:
+        first = remaining.group_by("member_id", maintain_order=True).first()
+        kept.append(first)
+        remaining = remaining.join(first.select("member_id", pl.col("index_date").alias("_kept")), on="member_id").filter(
+            pl.col("index_date") >= pl.col("_kept") + pl.duration(days=days)).drop("_kept")
+    return pl.concat(kept) if kept else events.clear()
+
+
+def _lexically_after(left: tuple[str, ...], right: tuple[str, ...]) -> pl.Expr:
+    """(left...) > (right...) compared column by column, as a tuple."""
+    out = pl.lit(False)
+    for lc, rc in reversed(list(zip(left, right, strict=True))):
+        out = (pl.col(lc) > pl.col(rc)) | ((pl.col(lc) == pl.col(rc)) & out)
+    return out
+
+
+def readmission_chain(
+    candidates: pl.DataFrame, readmissions: pl.DataFrame, first_day: int, last_day: int,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Resolve chains of readmissions.
+
+    `readmissions` carries a boolean `continues`: whether that readmission keeps the chain alive.
+    Returns (events: the last discharge of each surviving chain, dropped: event_id, outcome) where outcome
+    is 'superseded' or 'dropped'.
+    """
+    cols = list(EVENT_COLUMNS)
+    nodes = pl.concat([candidates.select(cols), readmissions.select(cols)]).unique("event_id", keep="first")
+    order = ["start_date", "end_date", "event_id"]
+    r = readmissions.select("member_id", *[pl.col(c).alias(f"r_{c}") for c in order], pl.col("continues").alias("r_continues"))
+    links = nodes.select("member_id", *order).join(r, on="member_id").filter(
+        (pl.col("r_start_date") - pl.col("end_date")).dt.total_days().is_between(first_day, last_day)
+        & _lexically_after(("r_start_date", "r_end_date", "r_event_id"), ("start_date", "end_date", "event_id"))
+    ).sort("event_id", "r_start_date", "r_end_date", "r_event_id").group_by("event_id", maintain_order=True).first().select(
+        "event_id", pl.col("r_event_id").alias("next_id"), pl.col("r_continues").alias("next_continues"))
+    pending = nodes.select("event_id").join(links, on="event_id", how="left")
+    resolved = pending.filter(pl.col("next_id").is_null()).select("event_id", pl.col("event_id").alias("last_id"), pl.lit(False).alias("broken"))
+    pending = pending.filter(pl.col("next_id").is_not_null())
+    while pending.height:
+        step = pending.join(resolved.rename({"event_id": "next_id", "last_id": "n_last", "broken": "n_broken"}), on="next_id", how="inner")
+        if step.is_empty():  # cannot happen: links only point forward in time, so every chain ends
+            raise RuntimeError("readmission chain did not resolve")
+        resolved = pl.concat([resolved, step.select(
+            "event_id", pl.col("n_last").alias("last_id"), (~pl.col("next_continues") | pl.col("n_broken")).alias("broken"))])
+        pending = pending.join(step.select("event_id"), on="event_id", how="anti")
+    outcome = candidates.select("event_id").join(resolved, on="event_id", how="left")
+    kept_ids = outcome.filter(~pl.col("broken")).select(pl.col("last_id").alias("event_id")).unique()
+    events = nodes.join(kept_ids, on="event_id", how="semi").with_columns(pl.col("end_date").alias("index_date"))
+    dropped = outcome.filter(pl.col("broken") | (pl.col("last_id") != pl.col("event_id"))).select(
+        "event_id", pl.when(pl.col("broken")).then(pl.lit("dropped")).otherwise(pl.lit("superseded")).alias("outcome"))
+    return events, dropped
