@@ -1,0 +1,108 @@
+"""The library's public functions; the CLI is a thin layer over these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from bhmeasures.bundled import specs_dir, valuesets_dir
+from bhmeasures.engine import ComputeResult
+from bhmeasures.engine import compute as _compute
+from bhmeasures.errors import Issue, SpecError
+from bhmeasures.inputs import Inputs, find_tables, inputs_from_frames, read_inputs
+from bhmeasures.spec import LoadedSpec, load_specs, validate_paths
+from bhmeasures.spec.loader import did_you_mean
+from bhmeasures.valuesets import ValueSetLibrary, load_value_sets
+
+
+def value_sets(extra: list[Path] | None = None) -> ValueSetLibrary:
+    """The bundled public value sets, overridden by any user directories (e.g. licensed NCQA files)."""
+    return load_value_sets([valuesets_dir(), *(extra or [])])
+
+
+def select_specs(loaded: list[LoadedSpec], measures: list[str] | None) -> list[LoadedSpec]:
+    if not measures:
+        return loaded
+    by_id = {s.spec.id: s for s in loaded}
+    unknown = [m for m in measures if m not in by_id]
+    if unknown:
+        issues = [Issue("--measures", None, f"unknown measure '{m}'.",
+                        did_you_mean(m, list(by_id)) or f"Known measures: {', '.join(sorted(by_id))}.") for m in unknown]
+        raise SpecError(issues)
+    return [by_id[m] for m in measures]
+
+
+def validate(paths: list[Path] | None = None, valuesets: list[Path] | None = None) -> tuple[list[LoadedSpec], list[Issue]]:
+    """Check specs (default: the bundled ones) and value sets; return the specs that loaded and every issue."""
+    try:
+        library = value_sets(valuesets)
+    except SpecError as e:
+        return [], e.issues
+    return validate_paths(paths or [specs_dir()], library)
+
+
+def prepare_specs(specs: list[Path] | None, valuesets: list[Path] | None, measures: list[str] | None) -> tuple[list[LoadedSpec], ValueSetLibrary]:
+    library = value_sets(valuesets)
+    loaded = load_specs(specs or [specs_dir()], library)
+    return select_specs(loaded, measures), library
+
+
+def compute(
+    inputs: Inputs,
+    year: int,
+    measures: list[str] | None = None,
+    specs: list[Path] | None = None,
+    valuesets: list[Path] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ComputeResult:
+    """Compute measures over checked inputs (see `open_inputs` and `inputs_from_frames`)."""
+    loaded, library = prepare_specs(specs, valuesets, measures)
+    return _compute(inputs, loaded, library, year, progress)
+
+
+def open_inputs(data: Path | None, tables: dict[str, Path] | None = None) -> Inputs:
+    """Find and check the input tables of a data directory plus explicit per-table paths."""
+    return read_inputs(find_tables(data, tables or {}))
+
+
+def compute_frames(tables: dict[str, pl.DataFrame], year: int, measures: list[str] | None = None, **kw) -> ComputeResult:  # noqa: ANN003
+    """Compute from in-memory tables (strings or typed columns), checked like files."""
+    return compute(inputs_from_frames(tables), year, measures, **kw)
+
+
+@dataclass
+class RunResult:
+    result: ComputeResult
+    out: Path
+    files: list[Path]
+    manifest: dict
+
+
+def run(
+    data: Path | None,
+    tables: dict[str, Path] | None,
+    year: int,
+    measures: list[str] | None = None,
+    specs: list[Path] | None = None,
+    valuesets: list[Path] | None = None,
+    out: Path = Path("bhm_results"),
+    fmt: str = "parquet",
+    progress: Callable[[str], None] | None = None,
+) -> RunResult:
+    """What `bhm compute` does: check specs and inputs, compute, write results atomically."""
+    from bhmeasures import __version__
+    from bhmeasures.engine import compute as engine_compute
+    from bhmeasures.outputs import build_manifest, write_results
+
+    say = progress or (lambda _m: None)
+    loaded, library = prepare_specs(specs or None, valuesets or None, measures)
+    say("reading inputs")
+    inputs = open_inputs(data, tables)
+    result = engine_compute(inputs, loaded, library, year, progress)
+    say("writing results")
+    manifest = build_manifest(result, loaded, library, inputs, year, __version__)
+    files = write_results(result, manifest, out, fmt)
+    return RunResult(result, out.resolve(), files, manifest)

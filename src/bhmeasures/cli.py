@@ -1,0 +1,166 @@
+"""The `bhm` command: each subcommand parses options, calls one library function and renders the result."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+import bhmeasures
+from bhmeasures import api
+from bhmeasures.bundled import sample_dir
+from bhmeasures.errors import BhmError, ExitCode
+
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: ExitCode) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(int(code))
+
+
+def _run(fn, debug: bool):  # noqa: ANN001, ANN202
+    try:
+        return fn()
+    except BhmError as e:
+        _fail(str(e), e.exit_code)
+    except Exception as e:  # noqa: BLE001 - unexpected: one line unless --debug
+        if debug:
+            raise
+        _fail(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)", ExitCode.INTERNAL_ERROR)
+
+
+def _table_option(values: tuple[str, ...]) -> dict[str, Path]:
+    tables = {}
+    for v in values:
+        name, sep, path = v.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"'{v}' is not NAME=PATH (e.g. eligibility=data/eligibility_seed.csv)", param_hint="--table")
+        tables[name.strip()] = Path(path)
+    return tables
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(bhmeasures.__version__, prog_name="bhm")
+def main() -> None:
+    """bhm: behavioral-health quality measures (FUH, FUA, FUM, ...) from claims files.
+
+    Exit status: 0 ok; 1 internal error; 2 bad command-line usage; 3 invalid measure spec or value set;
+    4 invalid input data; 5 a measure could not be computed on these inputs (see the reason printed).
+    """
+
+
+@main.command()
+@click.option("--data", "data", type=click.Path(path_type=Path, file_okay=False), help="Folder with eligibility, medical_claim, pharmacy_claim (.parquet/.csv/.csv.gz). Default: the bundled sample.")
+@click.option("--table", "tables", multiple=True, metavar="NAME=PATH", help="Path of one table named otherwise; repeatable.")
+@click.option("--year", type=int, default=2025, show_default=True, help="Measurement year.")
+@click.option("--measures", help="Comma-separated measure ids, e.g. FUH,FUA. Default: every spec.")
+@click.option("--specs", multiple=True, type=click.Path(path_type=Path, exists=True), help="Spec files or folders (default: bundled specs).")
+@click.option("--valuesets", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False), help="Folder of value set CSVs that replace bundled sets of the same name (e.g. licensed NCQA lists).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=True), default=Path("bhm_results"), show_default=True, help="Result folder.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+def compute(data, tables, year, measures, specs, valuesets, out, fmt, quiet, as_json, debug) -> None:  # noqa: ANN001, PLR0913
+    """Compute measure rates and write summary, detail and manifest.json to --out."""
+    table_paths = _table_option(tables)
+    if data is None and not table_paths:
+        data = sample_dir()
+    wanted = [m.strip().upper() for m in measures.split(",") if m.strip()] if measures else None
+    show = not quiet and not as_json
+    console = Console()
+
+    def work():  # noqa: ANN202
+        if show and console.is_terminal:
+            with console.status("reading inputs") as status:
+                return api.run(data, table_paths, year, wanted, list(specs), list(valuesets), out, fmt,
+                               progress=lambda m: status.update(m))
+        return api.run(data, table_paths, year, wanted, list(specs), list(valuesets), out, fmt)
+
+    run = _run(work, debug)
+    result = run.result
+    if as_json:
+        click.echo(json.dumps({"year": year, "skipped": result.skipped, "summary": result.summary.to_dicts()}, default=str))
+    elif show:
+        _render_summary(console, run, year)
+    for measure, why in result.skipped.items():
+        err.print(f"[yellow]skipped {measure}:[/] {why}", highlight=False)
+    if result.skipped:
+        sys.exit(int(ExitCode.MEASURE_SKIPPED))
+
+
+def _render_summary(console: Console, run: api.RunResult, year: int) -> None:
+    s = run.result.summary
+    table = Table(title=f"bhm rates, measurement year {year}", title_justify="left")
+    for col, justify in (("rate", "left"), ("stratum", "left"), ("denominator", "right"), ("numerator", "right"),
+                         ("exclusions", "right"), ("rate %", "right")):
+        table.add_column(col, justify=justify)
+    for row in s.iter_rows(named=True):
+        if row["stratifier"] == "entity":
+            continue
+        pct = "-" if row["rate"] is None else f"{100 * row['rate']:.1f}"
+        name = row["rate_id"] if row["stratifier"] == "total" else ""
+        stratum = "total" if row["stratifier"] == "total" else f"age {row['stratum']}"
+        style = "bold" if row["stratifier"] == "total" else "dim"
+        table.add_row(name, stratum, f"{row['denominator']:,}", f"{row['numerator']:,}", f"{row['exclusions']:,}", pct, style=style)
+    console.print(table)
+    console.print(f"wrote {', '.join(p.name for p in run.files)} to {run.out}  ({run.result.timings.get('total', 0):.2f} s)")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.option("--valuesets", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False), help="Extra value set folders.")
+def validate(paths, valuesets) -> None:  # noqa: ANN001
+    """Check measure specs (default: the bundled ones); report every problem with file:line."""
+    loaded, issues = api.validate(list(paths) or None, list(valuesets))
+    for issue in issues:
+        err.print(f"[red]{issue}[/]", highlight=False, soft_wrap=True)
+    if issues:
+        err.print(f"{len(issues)} problem(s) found.")
+        sys.exit(int(ExitCode.SPEC_INVALID))
+    Console().print(f"{len(loaded)} spec(s) valid: {', '.join(s.spec.id + ' ' + s.spec.version for s in loaded)}")
+
+
+@main.command()
+@click.option("--members", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--year", type=int, default=2025, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write the Parquet tables into.")
+def sample(members, seed, year, out) -> None:  # noqa: ANN001
+    """Generate synthetic eligibility, medical and pharmacy claims (Parquet), deterministic for a seed."""
+    from bhmeasures.sample import generate_sample
+
+    counts = generate_sample(members, seed, out, year)
+    Console().print(", ".join(f"{t}: {n:,} rows" for t, n in counts.items()) + f" -> {out}")
+
+
+@main.command()
+@click.argument("measure")
+@click.option("--specs", multiple=True, type=click.Path(path_type=Path, exists=True))
+def explain(measure, specs) -> None:  # noqa: ANN001
+    """Show a measure's named steps as a tree, from the rates down to the claim lines."""
+    loaded, _ = _run(lambda: api.prepare_specs(list(specs) or None, None, [measure.upper()]), False)
+    spec = loaded[0].spec
+    tree = Tree(f"[bold]{spec.id}[/] {spec.title} ({spec.version}, {spec.steward})")
+
+    def add(node: Tree, name: str, seen: set[str]) -> None:
+        d = spec.defines[name]
+        branch = node.add(f"[cyan]{name}[/] [dim]({d.kind})[/]")
+        if name in seen:
+            return
+        for ref in d.inputs():
+            add(branch, ref, seen | {name})
+
+    for rate in spec.populations.rates:
+        add(tree.add(f"[bold]{rate.id}[/] numerator"), rate.numerator, set())
+    Console().print(tree)
+
+
+if __name__ == "__main__":
+    main()

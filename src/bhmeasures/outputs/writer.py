@@ -1,0 +1,91 @@
+"""Write summary, detail and manifest.json so that a failed run leaves no partial files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from bhmeasures.engine import ComputeResult
+from bhmeasures.inputs import Inputs
+from bhmeasures.spec import LoadedSpec
+from bhmeasures.valuesets import ValueSetLibrary
+
+FORMATS = ("parquet", "csv")
+
+
+def _value_set_hash(library: ValueSetLibrary, name: str) -> str:
+    vs = library[name]
+    rows = sorted(f"{s}|{c}" for s, codes in vs.codes.items() for c in codes)
+    rows += sorted(f"{s}|{c}*" for s, codes in vs.prefixes.items() for c in codes)
+    return hashlib.sha256("\n".join([vs.name, vs.version, *rows]).encode()).hexdigest()
+
+
+def build_manifest(
+    result: ComputeResult, specs: list[LoadedSpec], library: ValueSetLibrary, inputs: Inputs, year: int,
+    engine_version: str,
+) -> dict[str, Any]:
+    used = sorted({v.name for s in specs for v in s.spec.value_sets})
+    return {
+        "engine": {"name": "bhmeasures", "version": engine_version, "polars": pl.__version__, "python": platform.python_version()},
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "measurement_period": {"year": year, "start": f"{year}-01-01", "end": f"{year}-12-31"},
+        "status": "complete" if result.complete else "partial",
+        "computed": result.computed,
+        "skipped": result.skipped,
+        "specs": [
+            {"id": s.spec.id, "version": s.spec.version, "steward": s.spec.steward, "codes": s.spec.codes,
+             "path": str(s.path), "sha256": hashlib.sha256(s.text.encode()).hexdigest()}
+            for s in specs
+        ],
+        "value_sets": [
+            {"name": n, "version": library[n].version, "provenance": sorted(library[n].provenance),
+             "codes": library[n].size(), "file": str(library[n].file), "sha256": _value_set_hash(library, n)}
+            for n in used if n in library
+        ],
+        "inputs": [
+            {"table": f.table, "path": f.path, "rows": f.rows, "sha256": f.sha256} for f in inputs.files.values()
+        ],
+        "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
+    }
+
+
+def _write_frame(df: pl.DataFrame, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        df.write_parquet(path)
+    else:
+        df.write_csv(path)
+
+
+def write_results(result: ComputeResult, manifest: dict[str, Any], out: Path, fmt: str = "parquet") -> list[Path]:
+    """Write into a temporary folder beside `out`, then move the files in; manifest.json goes last."""
+    if fmt not in FORMATS:
+        msg = f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}"
+        raise ValueError(msg)
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    names = [f"summary.{fmt}", f"detail.{fmt}", "manifest.json"]
+    try:
+        _write_frame(result.summary, tmp / names[0], fmt)
+        _write_frame(result.detail, tmp / names[1], fmt)
+        (tmp / names[2]).write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+        if not out.exists():
+            os.replace(tmp, out)
+        else:
+            stale = [out / f"{n}.{f}" for n in ("summary", "detail") for f in FORMATS if f != fmt]
+            for p in stale:  # results of an earlier run in the other format would now be misleading
+                p.unlink(missing_ok=True)
+            for name in names:
+                os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [out / n for n in names]
