@@ -22,6 +22,9 @@ def _variants(system: str, code: str, prefix: bool) -> list[str]:
         return sorted({code, code.replace(".", "")})
     if system == "UBTOB":
         return [code, "0" + code] if (prefix or len(code) == 3) else [code]
+    if system in ("UBREV", "POS", "NDC") and not prefix and code.lstrip("0"):
+        # a spreadsheet or integer column may have dropped the leading zeros ("450", "2")
+        return sorted({code, code.lstrip("0")})
     return [code]
 
 

@@ -151,30 +151,33 @@ def continuously_enrolled(events: pl.DataFrame, spans: pl.DataFrame, rule: Enrol
     return events.join(ok.select("event_id"), on="event_id", how="semi")
 
 
-def _window_matches(events: pl.DataFrame, others: pl.DataFrame, window: EventWindow) -> pl.DataFrame:
+def _window_matches(events: pl.DataFrame, others: pl.DataFrame, window: EventWindow, *, skip_own_claim: bool) -> pl.DataFrame:
     """(event_id, evidence_claim_id, evidence_date): the first event of `others` in the window of each event."""
     if events.is_empty() or others.is_empty():
         return pl.DataFrame(schema={"event_id": pl.String, "evidence_claim_id": pl.String, "evidence_date": pl.Date})
-    pairs = events.select("event_id", "member_id", "index_date").join(
+    pairs = events.select("event_id", "member_id", "index_date", pl.col("claim_id").alias("_own_claim")).join(
         others.select("member_id", pl.col("claim_id").alias("evidence_claim_id"), pl.col("start_date").alias("evidence_date"),
                       pl.col("event_id").alias("_other_id")),
         on="member_id", how="inner",
     )
     offset = (pl.col("evidence_date") - pl.col("index_date")).dt.total_days()
-    # an event never follows itself up (FUM: the ED visit is not its own follow-up)
-    hits = pairs.filter(offset.is_between(window.from_day, window.to_day) & (pl.col("_other_id") != pl.col("event_id")))
+    hits = pairs.filter(offset.is_between(window.from_day, window.to_day))
+    if skip_own_claim:
+        # an event is never its own follow-up (FUM: the ED visit itself does not count); it can be its own
+        # exclusion (an inpatient claim carrying the ED revenue line is an ED visit followed by admission)
+        hits = hits.filter(pl.col("evidence_claim_id") != pl.col("_own_claim"))
     return hits.sort("event_id", "evidence_date", "evidence_claim_id").group_by("event_id", maintain_order=True).first().select(
         "event_id", "evidence_claim_id", "evidence_date")
 
 
 def with_events(events: pl.DataFrame, others: pl.DataFrame, window: EventWindow) -> pl.DataFrame:
-    hits = _window_matches(events, others, window)
+    hits = _window_matches(events, others, window, skip_own_claim=True)
     base = events.drop("evidence_claim_id", "evidence_date", strict=False)
     return base.join(hits, on="event_id", how="inner")
 
 
 def without_events(events: pl.DataFrame, others: pl.DataFrame, window: EventWindow) -> pl.DataFrame:
-    hits = _window_matches(events, others, window)
+    hits = _window_matches(events, others, window, skip_own_claim=False)
     return events.join(hits.select("event_id"), on="event_id", how="anti")
 
 

@@ -1,0 +1,116 @@
+"""`bhm validate`: shipped specs pass; broken specs fail with every problem, file:line and a hint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import bhmeasures
+from bhmeasures.bundled import specs_dir
+from bhmeasures.cli import main
+from bhmeasures.errors import ExitCode
+
+FUH = specs_dir() / "FUH.yaml"
+
+
+def _broken(tmp_path: Path, old: str, new: str, name: str = "FUH.yaml") -> Path:
+    text = FUH.read_text()
+    assert old in text, old
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_shipped_specs_are_valid() -> None:
+    loaded, issues = bhmeasures.validate()
+    assert issues == []
+    assert {s.spec.id for s in loaded} >= {"FUH", "FUA", "FUM"}
+
+
+def test_cli_validate_ok() -> None:
+    result = CliRunner().invoke(main, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert "FUH" in result.output
+
+
+def test_unknown_value_set_suggests_the_right_name(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "principal_diagnosis_in: Mental Illness", "principal_diagnosis_in: Mental Ilness")
+    _, issues = bhmeasures.validate([path])
+    messages = [str(i) for i in issues]
+    assert any("unknown value set 'Mental Ilness'" in m and "did you mean 'Mental Illness'?" in m for m in messages), messages
+
+
+def test_value_set_missing_from_files_is_an_error(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "- {name: Mental Illness, version: bhm-public-2025.1}",
+                   "- {name: MH Diagnosis, version: bhm-public-2025.1}\n  - {name: Mental Illness, version: bhm-public-2025.1}")
+    path.write_text(path.read_text().replace("diagnosis_in: Intentional Self-Harm\n\n  Last", "diagnosis_in: MH Diagnosis\n\n  Last", 1))
+    _, issues = bhmeasures.validate([path])
+    text = [str(i) for i in issues]
+    line = _line_of(path, "name: MH Diagnosis")
+    assert any(f"{path}:{line}:" in m and "'MH Diagnosis' is not in the loaded value set files" in m
+               and "did you mean 'Mental Health Diagnosis'?" in m for m in text), text
+
+
+def test_unknown_key_is_rejected_with_its_line_and_a_hint(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "      index_date_between: [MY-01-01, MY-12-01]", "      index_date_betwen: [MY-01-01, MY-12-01]")
+    _, issues = bhmeasures.validate([path])
+    line = _line_of(path, "index_date_betwen")
+    assert any(i.line == line and "unknown key 'index_date_betwen'" in i.message and "index_date_between" in (i.hint or "")
+               for i in issues), [str(i) for i in issues]
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "from: Acute Inpatient Stays\n      where:", "from: Acute Inpatient Stay\n      where:")
+    path.write_text(path.read_text().replace("numerator: Discharges With Follow-Up Within 7 Days", "numerator: Discharges With Followup Within 7 Days"))
+    _, issues = bhmeasures.validate([path])
+    text = "\n".join(map(str, issues))
+    assert "unknown define 'Acute Inpatient Stay'" in text and "did you mean 'Acute Inpatient Stays'?" in text
+    assert "unknown define 'Discharges With Followup Within 7 Days'" in text
+
+
+def test_bad_measurement_year_date(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "[MY-01-01, MY-12-01]", "[MY-01-01, MY-13-01]")
+    _, issues = bhmeasures.validate([path])
+    assert any("MY-13-01" in str(i) for i in issues)
+
+
+def test_bare_not_source_is_rejected(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "      where: {code_in: Inpatient Stay}", "      where: {not: {code_in: Inpatient Stay}}")
+    _, issues = bhmeasures.validate([path])
+    assert any("holds on lines that carry no listed code" in str(i) for i in issues)
+
+
+def test_exclusion_must_be_on_the_denominator_path(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "    - Discharges Of Members Not In Hospice\n", "    - Acute Inpatient Stays\n")
+    _, issues = bhmeasures.validate([path])
+    assert any("exclusion step 'Acute Inpatient Stays' is not a step between" in str(i) for i in issues)
+
+
+def test_invalid_yaml_reports_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "X.yaml"
+    path.write_text("id: X\ntitle: [unclosed\n")
+    _, issues = bhmeasures.validate([path])
+    assert issues and issues[0].line is not None and "not valid YAML" in issues[0].message
+
+
+def test_cli_validate_fails_with_exit_code_and_lines(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "version: 2025.1.0", "versoin: 2025.1.0")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == ExitCode.SPEC_INVALID
+    assert f"{path}:" in result.output and "unknown key 'versoin'" in result.output and "'version' is required" in result.output
+
+
+@pytest.mark.parametrize("row", ["Mental Illness,bhm-public-2025.1,ICD10XX,F20*,,public-substitute,x",
+                                 "Mental Illness,bhm-public-2025.1,POS,ABC,,public-substitute,x"])
+def test_bad_value_set_rows_are_reported(tmp_path: Path, row: str) -> None:
+    vs = tmp_path / "vs"
+    vs.mkdir()
+    (vs / "bad.csv").write_text("value_set,version,code_system,code,description,provenance,source\n" + row + "\n")
+    _, issues = bhmeasures.validate(None, [vs])
+    assert issues and issues[0].file.endswith("bad.csv") and issues[0].line == 2
