@@ -1,7 +1,9 @@
-"""Value-set membership as bit masks: one hash lookup per code column answers every value set at once."""
+"""Value-set membership as bit masks: one lookup per code column answers every value set at once."""
 
 from __future__ import annotations
 
+import itertools
+import string
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -13,7 +15,11 @@ SYSTEM_FAMILY = {
     "ICD10CM": "dx", "CPT": "hcpcs", "HCPCS": "hcpcs", "UBREV": "rev", "UBTOB": "tob",
     "POS": "pos", "ICD10PCS": "pcs", "NUCC": "taxonomy", "NDC": "ndc", "LOINC": "loinc",
 }
-BITS = 63  # keep masks in the positive range of Int64-compatible UInt64 arithmetic
+BITS = 64
+# Fixed-width code systems whose prefixes can be expanded to every completion: (width, alphabet).
+EXPANDABLE = {"UBTOB": (3, string.digits + string.ascii_uppercase), "UBREV": (4, string.digits), "POS": (2, string.digits)}
+MAX_EXPANSION = 2000
+FEW_PREFIXES = 8
 
 
 def _variants(system: str, code: str, prefix: bool) -> list[str]:
@@ -26,6 +32,17 @@ def _variants(system: str, code: str, prefix: bool) -> list[str]:
         # a spreadsheet or integer column may have dropped the leading zeros ("450", "2")
         return sorted({code, code.lstrip("0")})
     return [code]
+
+
+def _expand(system: str, prefix: str) -> list[str] | None:
+    """Every code a prefix stands for, when the code system is fixed-width and the list stays short."""
+    if system not in EXPANDABLE:
+        return None
+    width, alphabet = EXPANDABLE[system]
+    free = width - len(prefix)
+    if free < 0 or len(alphabet) ** free > MAX_EXPANSION:
+        return None
+    return [prefix + "".join(t) for t in itertools.product(alphabet, repeat=free)]
 
 
 @dataclass
@@ -51,41 +68,65 @@ class CodeIndex:
         n = self._count.get(family, 0)
         return (n + BITS - 1) // BITS
 
-    def _tables(self, family: str, chunk: int) -> tuple[dict[str, int], dict[int, dict[str, int]]]:
+    def codes_of(self, value_set: str, family: str) -> tuple[set[str], set[str]]:
+        """(exact spellings, prefixes that could not be expanded) of a value set within one family."""
+        vs = self.library[value_set]
+        exact: set[str] = set()
+        prefixes: set[str] = set()
+        for system in vs.systems:
+            if SYSTEM_FAMILY[system] != family:
+                continue
+            for code in vs.codes.get(system, ()):
+                exact.update(_variants(system, code, prefix=False))
+            for code in vs.prefixes.get(system, ()):
+                for variant in _variants(system, code, prefix=True):
+                    expanded = _expand(system, variant) if not (system == "UBTOB" and variant.startswith("0")) else None
+                    if expanded is None and system == "UBTOB":  # '0'-led 4-digit bill types
+                        expanded = [variant + c for c in EXPANDABLE["UBTOB"][1]] if len(variant) == 3 else None
+                    if expanded is None:
+                        prefixes.add(variant)
+                    else:
+                        exact.update(expanded)
+        return exact, prefixes
+
+    def _tables(self, family: str, chunk: int) -> tuple[dict[str, int], dict[str, int]]:
         exact: dict[str, int] = {}
-        by_length: dict[int, dict[str, int]] = {}
+        prefixes: dict[str, int] = {}
         for (fam, name), (c, bit) in self.bits.items():
             if fam != family or c != chunk:
                 continue
-            vs = self.library[name]
-            for system in vs.systems:
-                if SYSTEM_FAMILY[system] != family:
-                    continue
-                for code in vs.codes.get(system, ()):
-                    for v in _variants(system, code, prefix=False):
-                        exact[v] = exact.get(v, 0) | (1 << bit)
-                for code in vs.prefixes.get(system, ()):
-                    for v in _variants(system, code, prefix=True):
-                        table = by_length.setdefault(len(v), {})
-                        table[v] = table.get(v, 0) | (1 << bit)
-        return exact, by_length
+            codes, heads = self.codes_of(name, family)
+            for code in codes:
+                exact[code] = exact.get(code, 0) | (1 << bit)
+            for head in heads:
+                prefixes[head] = prefixes.get(head, 0) | (1 << bit)
+        return exact, prefixes
 
     def mask(self, family: str, chunk: int, column: pl.Expr) -> pl.Expr:
         """UInt64 mask of the value sets (of this chunk) that contain the code in `column`."""
-        exact, by_length = self._tables(family, chunk)
+        exact, prefixes = self._tables(family, chunk)
         parts: list[pl.Expr] = []
         if exact:
-            parts.append(column.replace_strict(list(exact), list(exact.values()), default=0, return_dtype=pl.UInt64))
-        for length, table in sorted(by_length.items()):
-            parts.append(column.str.slice(0, length).replace_strict(
-                list(table), list(table.values()), default=0, return_dtype=pl.UInt64))
+            # a cast to an Enum of the known codes is one hash probe; unknown codes become null
+            keys = sorted(exact)
+            masks = pl.Series([exact[k] for k in keys], dtype=pl.UInt64)
+            parts.append(pl.lit(masks).gather(column.cast(pl.Enum(keys), strict=False).to_physical()))
+        if len(prefixes) <= FEW_PREFIXES:
+            parts += [pl.when(column.str.starts_with(p)).then(pl.lit(m, dtype=pl.UInt64)) for p, m in sorted(prefixes.items())]
+        else:
+            by_length: dict[int, dict[str, int]] = {}
+            for p, m in prefixes.items():
+                by_length.setdefault(len(p), {})[p] = m
+            for length, table in sorted(by_length.items()):
+                parts.append(column.str.slice(0, length).replace_strict(
+                    list(table), list(table.values()), default=0, return_dtype=pl.UInt64))
         if not parts:
             return pl.lit(0, dtype=pl.UInt64)
-        out = parts[0]
+        out = parts[0].fill_null(0)
         for p in parts[1:]:
-            out = out | p
-        return out.fill_null(0)
+            out = out | p.fill_null(0)
+        return out
 
     def test(self, family: str, value_set: str, mask_column: str) -> pl.Expr:
         chunk, bit = self.bits[(family, value_set)]
-        return (pl.col(f"{mask_column}_{chunk}") & (1 << bit)) != 0
+        return (pl.col(f"{mask_column}_{chunk}") & pl.lit(1 << bit, dtype=pl.UInt64)) != 0

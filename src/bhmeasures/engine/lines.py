@@ -1,4 +1,10 @@
-"""One pass over the claim lines: value-set masks, then only the lines some step can use."""
+"""One pass over the claim lines: cheap exact code tests first, then only the lines some step can use.
+
+Stage A runs on every line: one Enum lookup per code column (HCPCS, revenue, bill type, POS, taxonomy)
+gives the value-set bit masks, and diagnosis conditions are replaced by a superset test on the first
+letters of the codes. Stage B runs only on the lines stage A kept: the exact diagnosis masks, the exact
+rendering-provider taxonomy, and one boolean column per condition.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ FAMILY_COLUMNS = {
     "hcpcs": ("hcpcs_code",), "rev": ("revenue_center_code",), "tob": ("bill_type_code",),
     "pos": ("place_of_service_code",), "pcs": PCS_COLUMNS, "ndc": ("ndc_code",),
 }
+# Fields of the claim header, repeated on every line: a claim-level test on them needs only one kept line.
+HEADER_FAMILIES = {"dx", "tob"}
 MEDICAL_BASE = ("member_id", "claim_id", "claim_type", "claim_start_date", "claim_end_date")
 MEDICAL_DATES = ("claim_line_start_date", "admission_date", "discharge_date")
 
@@ -59,59 +67,124 @@ class LinePlan:
     def leaf_key(self, leaf: Predicate) -> str:
         return self._key(leaf, "l")
 
+    def leaf_families(self, leaf: Predicate) -> set[str]:
+        if leaf.claim_type is not None:
+            return set()
+        if leaf.code_in is None:
+            return {"dx"}
+        return set(self.codes.families(leaf.code_in))
 
-def _line_expr(p: Predicate, codes: CodeIndex, families: set[str]) -> pl.Expr:
+
+def _mask_name(family: str, leaf: Predicate, stage: str) -> str:
+    if family == "dx":
+        return "_m_dxp" if leaf.principal_diagnosis_in else "_m_dxany"
+    if family == "taxonomy" and stage == "A":
+        return "_a_taxonomy"
+    return f"_m_{family}"
+
+
+def _exact(p: Predicate, codes: CodeIndex, families: set[str]) -> pl.Expr:
+    """The condition on one line, from the mask columns."""
     if p.any_of is not None:
-        return pl.any_horizontal([_line_expr(c, codes, families) for c in p.any_of])
+        return pl.any_horizontal([_exact(c, codes, families) for c in p.any_of])
     if p.all_of is not None:
-        return pl.all_horizontal([_line_expr(c, codes, families) for c in p.all_of])
+        return pl.all_horizontal([_exact(c, codes, families) for c in p.all_of])
     if p.not_ is not None:
-        return ~_line_expr(p.not_, codes, families)
+        return ~_exact(p.not_, codes, families)
     if p.claim_type is not None:
         return pl.col("claim_type").str.to_lowercase() == p.claim_type
-    if p.diagnosis_in is not None or p.principal_diagnosis_in is not None:
-        name = p.diagnosis_in or p.principal_diagnosis_in
-        if "dx" not in codes.families(name):
-            return pl.lit(False)
-        families.add("dx")
-        return codes.test("dx", name, "_m_dxany" if p.diagnosis_in else "_m_dxp")
+    name = p.code_in or p.diagnosis_in or p.principal_diagnosis_in
+    fams = codes.families(name) if p.code_in else (["dx"] if "dx" in codes.families(name) else [])
     tests = []
-    for family in codes.families(p.code_in):
+    for family in fams:
         families.add(family)
-        tests.append(codes.test(family, p.code_in, "_m_dxany" if family == "dx" else f"_m_{family}"))
+        tests.append(codes.test(family, name, _mask_name(family, p, "B")))
     return pl.any_horizontal(tests) if tests else pl.lit(False)
 
 
-def _mask_columns(frame: pl.LazyFrame, codes: CodeIndex, families: set[str], provider: pl.DataFrame | None) -> pl.LazyFrame:
-    schema = frame.collect_schema()
+class _StageA:
+    """Cheap conditions that every line meeting a condition meets too; exact except for diagnoses."""
+
+    def __init__(self, codes: CodeIndex, schema: pl.Schema, provider_npis: dict[str, list[str]]) -> None:
+        self.codes, self.schema, self.provider_npis = codes, schema, provider_npis
+        self.families: set[str] = set()
+        self.heads: dict[str, pl.Expr] = {}
+
+    def _head(self, column: str, head: str) -> pl.Expr:
+        name = f"_h_{column}_{head}"
+        self.heads.setdefault(name, pl.col(column).str.starts_with(head))
+        return pl.col(name)
+
+    def leaf(self, p: Predicate) -> pl.Expr:
+        name = p.code_in or p.diagnosis_in or p.principal_diagnosis_in
+        fams = self.codes.families(name) if p.code_in else ["dx"]
+        parts = []
+        for family in fams:
+            if family == "dx":
+                if "dx" not in self.codes.families(name):
+                    continue
+                cols = ["diagnosis_code_1"] if p.principal_diagnosis_in else [c for c in DX_COLUMNS if c in self.schema]
+                parts += [self._head(c, h) for h in _dx_heads(self.codes, name) for c in cols if c in self.schema]
+                continue
+            self.families.add(family)
+            test = self.codes.test(family, name, _mask_name(family, p, "A"))
+            if family == "taxonomy":
+                npis = self.provider_npis.get(name, [])
+                test = pl.any_horizontal([test, *[pl.col(c).is_in(npis) for c in ("rendering_npi", "billing_npi") if npis and c in self.schema]])
+            parts.append(test)
+        return pl.any_horizontal(parts) if parts else pl.lit(False)
+
+    def condition(self, p: Predicate) -> pl.Expr | None:
+        """None when no cheap test narrows the condition."""
+        if p.any_of is not None:
+            parts = [self.condition(c) for c in p.any_of]
+            return None if any(x is None for x in parts) else pl.any_horizontal(parts)
+        if p.all_of is not None:
+            parts = [x for c in p.all_of if (x := self.condition(c)) is not None]
+            return pl.all_horizontal(parts) if parts else None
+        if p.not_ is not None or p.claim_type is not None:
+            return None
+        return self.leaf(p)
+
+
+def _dx_heads(codes: CodeIndex, value_set: str) -> list[str]:
+    """Short leading strings that every ICD-10-CM code of the set starts with."""
+    vs = codes.library[value_set]
+    heads = {c[:3] for c in vs.codes.get("ICD10CM", set()) | vs.prefixes.get("ICD10CM", set())}
+    by_letter: dict[str, set[str]] = {}
+    for h in heads:
+        by_letter.setdefault(h[0], set()).add(h)
+    out: list[str] = []
+    for letter, hs in sorted(by_letter.items()):
+        out.extend([letter] if len(hs) > 4 else sorted(hs))
+    return out
+
+
+def _masks(codes: CodeIndex, families: set[str], schema: pl.Schema, stage: str, provider: pl.DataFrame | None) -> list[pl.Expr]:
     exprs: list[pl.Expr] = []
     for family in sorted(families):
         for chunk in range(codes.chunks(family)):
             if family == "dx":
                 dx = [c for c in DX_COLUMNS if c in schema]
-                per_column = [codes.mask("dx", chunk, pl.col(c)) for c in dx]
-                exprs.append(per_column[0].alias(f"_m_dxp_{chunk}"))
-                anyx = pl.col(f"_m_dxp_{chunk}")
-                for e in per_column[1:]:
-                    anyx = anyx | e
+                principal = codes.mask("dx", chunk, pl.col(dx[0]))
+                exprs.append(principal.alias(f"_m_dxp_{chunk}"))
+                anyx = principal
+                for c in dx[1:]:
+                    anyx = anyx | codes.mask("dx", chunk, pl.col(c))
                 exprs.append(anyx.alias(f"_m_dxany_{chunk}"))
-                continue
-            if family == "taxonomy":
-                exprs.append(codes.mask(family, chunk, _taxonomy(schema, provider)).alias(f"_m_taxonomy_{chunk}"))
-                continue
-            cols = [c for c in FAMILY_COLUMNS[family] if c in schema]
-            if not cols:
-                exprs.append(pl.lit(0, dtype=pl.UInt64).alias(f"_m_{family}_{chunk}"))
-                continue
-            m = codes.mask(family, chunk, pl.col(cols[0]))
-            for c in cols[1:]:
-                m = m | codes.mask(family, chunk, pl.col(c))
-            exprs.append(m.alias(f"_m_{family}_{chunk}"))
-    # the any-diagnosis mask reads the principal one, so add in two steps
-    first = [e for e in exprs if "_m_dxany_" not in e.meta.output_name()]
-    second = [e for e in exprs if "_m_dxany_" in e.meta.output_name()]
-    frame = frame.with_columns(first)
-    return frame.with_columns(second) if second else frame
+            elif family == "taxonomy":
+                if stage == "A":
+                    col = pl.col("rendering_taxonomy_code") if "rendering_taxonomy_code" in schema else pl.lit(None, dtype=pl.String)
+                    exprs.append(codes.mask(family, chunk, col).alias(f"_a_taxonomy_{chunk}"))
+                else:
+                    exprs.append(codes.mask(family, chunk, _taxonomy(schema, provider)).alias(f"_m_taxonomy_{chunk}"))
+            else:
+                cols = [c for c in FAMILY_COLUMNS[family] if c in schema]
+                m = pl.lit(0, dtype=pl.UInt64)
+                for c in cols:
+                    m = m | codes.mask(family, chunk, pl.col(c))
+                exprs.append(m.alias(f"_m_{family}_{chunk}"))
+    return exprs
 
 
 def _taxonomy(schema: pl.Schema, provider: pl.DataFrame | None) -> pl.Expr:
@@ -125,26 +198,57 @@ def _taxonomy(schema: pl.Schema, provider: pl.DataFrame | None) -> pl.Expr:
     return pl.coalesce(parts) if parts else pl.lit(None, dtype=pl.String)
 
 
+def _provider_npis(codes: CodeIndex, provider: pl.DataFrame | None, value_sets: set[str]) -> dict[str, list[str]]:
+    """Per taxonomy value set: the NPIs whose provider-table taxonomy is in it."""
+    out: dict[str, list[str]] = {}
+    if provider is None or provider.is_empty():
+        return out
+    for name in sorted(value_sets):
+        if "taxonomy" not in codes.families(name):
+            continue
+        exact, prefixes = codes.codes_of(name, "taxonomy")
+        hit = pl.col("taxonomy_code").is_in(sorted(exact))
+        for p in prefixes:
+            hit = hit | pl.col("taxonomy_code").str.starts_with(p)
+        out[name] = provider.filter(hit)["npi"].to_list()
+    return out
+
+
 def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     """Lines that match any source or claim condition, with a boolean column per condition."""
+    conditions = {**plan.medical_sources, **plan.claim_leaves}
+    if not conditions:
+        return pl.DataFrame()
     frame = inputs.frames["medical_claim"]
     schema = frame.collect_schema()
-    families: set[str] = set()
-    flags = {k: _line_expr(p, plan.codes, families) for k, p in {**plan.medical_sources, **plan.claim_leaves}.items()}
-    if not flags:
-        return pl.DataFrame()
+    families_b: set[str] = set()
+    flags = {k: _exact(p, plan.codes, families_b) for k, p in conditions.items()}
     provider = None
-    if "taxonomy" in families and "provider" in inputs.frames:
+    if "taxonomy" in families_b and "provider" in inputs.frames:
         provider = inputs.frames["provider"].select("npi", "taxonomy_code").drop_nulls().unique("npi").collect()
+    value_sets = {v for p in conditions.values() for v in p.value_sets()}
+    stage_a = _StageA(plan.codes, schema, _provider_npis(plan.codes, provider, value_sets))
+    # claim conditions on header fields can be read from any kept line of the claim, so they need not keep lines
+    line_level = [p for k, p in plan.claim_leaves.items() if plan.leaf_families(p) - HEADER_FAMILIES]
+    cheap = [stage_a.condition(p) for p in [*plan.medical_sources.values(), *line_level]]
+
     needed = {c for c in (*MEDICAL_BASE, *MEDICAL_DATES) if c in schema}
-    needed |= {c for f in families if f in FAMILY_COLUMNS for c in FAMILY_COLUMNS[f] if c in schema}
-    if "dx" in families:
+    all_families = families_b | stage_a.families
+    needed |= {c for f in all_families if f in FAMILY_COLUMNS for c in FAMILY_COLUMNS[f] if c in schema}
+    if "dx" in all_families or stage_a.heads:
         needed |= {c for c in DX_COLUMNS if c in schema}
-    if "taxonomy" in families:
+    if "taxonomy" in all_families:
         needed |= {c for c in ("rendering_taxonomy_code", "rendering_npi", "billing_npi") if c in schema}
-    lf = _mask_columns(frame.select(sorted(needed)), plan.codes, families, provider)
+    lf = frame.select(sorted(needed))
+    if all(c is not None for c in cheap):
+        lf = lf.with_columns(_masks(plan.codes, stage_a.families, schema, "A", None) + [e.alias(n) for n, e in stage_a.heads.items()])
+        lf = lf.filter(pl.any_horizontal(cheap))
+        done = stage_a.families - {"taxonomy"}
+    else:
+        done = set()
+    lf = lf.with_columns(_masks(plan.codes, families_b - done, schema, "B", provider))
     date = (lambda c: pl.col(c) if c in schema else pl.lit(None, dtype=pl.Date))
-    lf = lf.with_columns(**flags).filter(pl.any_horizontal(list(flags))).select(
+    lf = lf.with_columns(**flags).filter(pl.any_horizontal(list(plan.medical_sources))).select(
         "member_id", "claim_id",
         pl.coalesce(date("claim_line_start_date"), pl.col("claim_start_date")).alias("service_date"),
         pl.coalesce(date("admission_date"), pl.col("claim_start_date")).alias("admission_date"),
@@ -158,7 +262,8 @@ def pharmacy_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     if not plan.pharmacy_sources:
         return pl.DataFrame()
     families: set[str] = set()
-    flags = {k: _line_expr(p, plan.codes, families) for k, p in plan.pharmacy_sources.items()}
+    flags = {k: _exact(p, plan.codes, families) for k, p in plan.pharmacy_sources.items()}
     frame = inputs.frames["pharmacy_claim"].select("member_id", "claim_id", "dispensing_date", "days_supply", "ndc_code")
-    lf = _mask_columns(frame, plan.codes, families, None).with_columns(**flags).filter(pl.any_horizontal(list(flags)))
+    schema = frame.collect_schema()
+    lf = frame.with_columns(_masks(plan.codes, families, schema, "B", None)).with_columns(**flags).filter(pl.any_horizontal(list(flags)))
     return lf.select("member_id", "claim_id", "dispensing_date", "days_supply", *flags).collect(engine="streaming")

@@ -75,8 +75,13 @@ class Inputs:
                 else:
                     self._non_null[(t, c)] = False
         for t, cols in by_table.items():
-            row = self.frames[t].select(pl.col(c).is_not_null().any() for c in cols).collect().row(0)
-            self._non_null.update({(t, c): bool(v) for c, v in zip(cols, row, strict=True)})
+            # a value in the first rows settles it; only columns empty there need the whole file
+            for rows in (self.frames[t].head(100_000), self.frames[t]):
+                row = rows.select(pl.col(c).is_not_null().any() for c in cols).collect().row(0)
+                self._non_null.update({(t, c): bool(v) for c, v in zip(cols, row, strict=True)})
+                cols = [c for c, v in zip(cols, row, strict=True) if not v]
+                if not cols:
+                    break
 
 
 def find_tables(data_dir: Path | None, overrides: dict[str, Path]) -> dict[str, Path]:
@@ -158,7 +163,9 @@ def _normalise(table: str, frame: pl.LazyFrame, path: str, csv_like: bool) -> tu
     for c in keep:
         kind, dtype = types[c], schema[c]
         raw = pl.col(c)
-        if dtype == pl.String:
+        if dtype == pl.String and not csv_like and kind == STR:
+            expr = raw  # typed files are taken as written: rewriting every string of a large file is costly
+        elif dtype == pl.String:
             raw = pl.when(raw.str.strip_chars() != "").then(raw)
             if kind == STR:
                 expr = raw.str.strip_chars()

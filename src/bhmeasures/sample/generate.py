@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,7 @@ TABLE_NAMES = ("eligibility", "medical_claim", "pharmacy_claim", "attribution", 
 # ---------------------------------------------------------------------------------------------
 
 CHUNK_MEMBERS = 50_000  # members generated per chunk; part of the determinism contract, do not vary
+USE_IO_PLUGIN = True  # stream chunks into one Parquet file via polars' IO-source plugin (see _sink)
 
 # Members
 AGE_BAND_SHARES = (0.40, 0.55, 0.05)  # share of members aged 0-17, 18-64, 65+ on Jan 1
@@ -190,6 +191,21 @@ OUTPATIENT_LINES = (("0300", "80053"), ("0301", "85025"), ("0320", "71046"), ("0
 ED_EXTRA_LINES = (("0300", "80053"), ("0301", "85025"), ("0250", None), ("0320", "71046"), ("0350", "70450"),
                   ("0636", "J2405"), ("0730", "93005"))
 STAY_EXTRA_LINES = (("0250", None), ("0300", None), ("0301", None), ("0320", None), ("0636", None))
+
+MEDICAL_SCHEMA = pl.Schema({
+    "claim_id": pl.String, "claim_line_number": pl.Int32, "claim_type": pl.String, "member_id": pl.String,
+    "claim_start_date": pl.Date, "claim_end_date": pl.Date, "claim_line_start_date": pl.Date,
+    "claim_line_end_date": pl.Date, "admission_date": pl.Date, "discharge_date": pl.Date,
+    "bill_type_code": pl.String, "place_of_service_code": pl.String, "revenue_center_code": pl.String,
+    "hcpcs_code": pl.String, "diagnosis_code_1": pl.String, "diagnosis_code_2": pl.String,
+    "diagnosis_code_3": pl.String, "diagnosis_code_4": pl.String, "rendering_npi": pl.String,
+    "billing_npi": pl.String, "rendering_taxonomy_code": pl.String, "paid_amount": pl.Float64,
+})
+PHARMACY_SCHEMA = pl.Schema({
+    "claim_id": pl.String, "claim_line_number": pl.Int32, "member_id": pl.String, "dispensing_date": pl.Date,
+    "ndc_code": pl.String, "days_supply": pl.Int32, "quantity": pl.Float64, "prescribing_provider_npi": pl.String,
+    "paid_amount": pl.Float64,
+})
 
 EPOCH = np.datetime64("1970-01-01", "D")
 NULL_DAY = np.iinfo(np.int32).min
@@ -440,8 +456,8 @@ def _codes(name: str, idx: np.ndarray) -> pl.Series:
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
-    s = pl.Series(numbers.astype(np.int64)).cast(pl.String).str.zfill(width)
-    return pl.select(pl.lit(prefix) + s).to_series()
+    s = pl.Series(numbers.astype(np.int64) + 10**width).cast(pl.String).str.slice(1)  # zero-padded digits
+    return pl.select(pl.format(prefix + "{}", s)).to_series()
 
 
 def _load_bh_ndcs() -> dict[str, np.ndarray]:
@@ -970,6 +986,58 @@ class _Chunk:
 # ---------------------------------------------------------------------------------------------
 
 
+def _chunks(members: int, seed: int, year: int, providers: _Providers, ndc_ranges: dict[str, tuple[int, int]],
+            ndc_series: pl.Series) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]]:
+    """(eligibility, attribution, medical_claim, pharmacy_claim) frames, one chunk of members at a time."""
+    claim_offset = rx_offset = 0
+    for ci, first in enumerate(range(0, members, CHUNK_MEMBERS)):
+        n = min(CHUNK_MEMBERS, members - first)
+        chunk = _Chunk(np.random.default_rng([seed, ci]), first, n, year, providers, ndc_ranges)
+        elig, attr = chunk.members()
+        chunk.background()
+        chunk.behavioural_health()
+        med, n_claims = chunk.medical_frame(claim_offset)
+        rx = chunk.pharmacy_frame(rx_offset, ndc_series)
+        del chunk
+        claim_offset += n_claims
+        rx_offset += rx.height
+        yield elig, attr, med, rx
+
+
+def _sink(batches: Iterator[pl.DataFrame], schema: pl.Schema, target: Path, parts: Path) -> None:
+    """Write a stream of same-schema frames to one Parquet file, holding one batch at a time.
+
+    Uses a polars IO-source plugin so batches are encoded once, while the next one is being
+    generated; falls back to lz4 part files plus one streaming re-encode if the plugin API is
+    unavailable (it is marked unstable) or `USE_IO_PLUGIN` is false.
+    """
+    tmp = parts / target.name
+    register = None
+    if USE_IO_PLUGIN:
+        try:
+            from polars.io.plugins import register_io_source as register
+        except ImportError:  # pragma: no cover - older or newer polars without the plugin API
+            register = None
+    if register is not None:
+        def source(with_columns, predicate, n_rows, batch_size):  # noqa: ARG001 - plugin signature
+            for df in batches:
+                yield df if with_columns is None else df.select(with_columns)
+
+        register(source, schema=schema).sink_parquet(tmp)
+    else:
+        files = []
+        for i, df in enumerate(batches):
+            files.append(parts / f"{target.stem}-{i:05d}.parquet")
+            df.write_parquet(files[-1], compression="lz4", statistics=False)
+        if files:
+            pl.scan_parquet(files).sink_parquet(tmp)
+        else:  # pragma: no cover - members >= 1 always yields a batch
+            pl.DataFrame(schema=schema).write_parquet(tmp)
+        for f in files:
+            f.unlink()
+    tmp.replace(target)
+
+
 def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dict[str, int]:
     """Write a synthetic Medicaid claims sample as one Parquet file per input table.
 
@@ -990,6 +1058,13 @@ def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dic
     -------
     dict[str, int]
         Row count of each table written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> counts = generate_sample(200, seed=7, out=Path(tempfile.mkdtemp()))
+    >>> counts["eligibility"] >= 200
+    True
     """
     if members < 1:
         msg = f"members must be at least 1, got {members}"
@@ -1005,39 +1080,24 @@ def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dic
         start += len(arr)
     ndc_series = pl.Series("ndc_code", np.concatenate(ndc_parts).astype(str), dtype=pl.String)
 
-    parts = Path(tempfile.mkdtemp(prefix=".bhm_sample_parts_", dir=out))
     counts = dict.fromkeys(TABLE_NAMES, 0)
     small: dict[str, list[pl.DataFrame]] = {"eligibility": [], "attribution": []}
-    med_parts, rx_parts = [], []
-    claim_offset = rx_offset = 0
+    parts = Path(tempfile.mkdtemp(prefix=".bhm_sample_", dir=out))
+    rx_files: list[Path] = []
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:  # write chunk k while generating chunk k+1
-            pending = []
-            for ci, first in enumerate(range(0, members, CHUNK_MEMBERS)):
-                n = min(CHUNK_MEMBERS, members - first)
-                chunk = _Chunk(np.random.default_rng([seed, ci]), first, n, year, providers, ndc_ranges)
-                elig, attr = chunk.members()
-                chunk.background()
-                chunk.behavioural_health()
-                med, n_claims = chunk.medical_frame(claim_offset)
-                rx = chunk.pharmacy_frame(rx_offset, ndc_series)
-                del chunk
-                claim_offset += n_claims
-                rx_offset += rx.height
+        def medical_batches() -> Iterator[pl.DataFrame]:
+            for ci, (elig, attr, med, rx) in enumerate(_chunks(members, seed, year, providers, ndc_ranges,
+                                                               ndc_series)):
                 small["eligibility"].append(elig)
                 small["attribution"].append(attr)
                 counts["medical_claim"] += med.height
                 counts["pharmacy_claim"] += rx.height
-                mp, rp = parts / f"medical_claim-{ci:05d}.parquet", parts / f"pharmacy_claim-{ci:05d}.parquet"
-                med_parts.append(mp)
-                rx_parts.append(rp)
-                for f in pending:
-                    f.result()
-                pending = [pool.submit(med.write_parquet, mp, compression="lz4", statistics=False),
-                           pool.submit(rx.write_parquet, rp, compression="lz4", statistics=False)]
-                del med, rx
-            for f in pending:
-                f.result()
+                rx_files.append(parts / f"rx-{ci:05d}.parquet")
+                rx.write_parquet(rx_files[-1], compression="lz4", statistics=False)
+                yield med
+
+        _sink(medical_batches(), MEDICAL_SCHEMA, out / "medical_claim.parquet", parts)
+        _sink((pl.read_parquet(f) for f in rx_files), PHARMACY_SCHEMA, out / "pharmacy_claim.parquet", parts)
         for name, frames in small.items():
             df = pl.concat(frames, rechunk=True)
             counts[name] = df.height
@@ -1045,11 +1105,6 @@ def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dic
         prov = providers.frame()
         counts["provider"] = prov.height
         prov.write_parquet(out / "provider.parquet")
-        for name, files in (("medical_claim", med_parts), ("pharmacy_claim", rx_parts)):
-            target = out / f"{name}.parquet"
-            tmp = parts / f"{name}.parquet"
-            pl.scan_parquet(files).sink_parquet(tmp)
-            tmp.replace(target)
     finally:
         shutil.rmtree(parts, ignore_errors=True)
     return counts
