@@ -16,6 +16,8 @@ module constants below: mental-health stays with readmissions and nonacute trans
 visits for substance use and for mental illness, follow-up visits and pharmacotherapy inside
 and just outside the 7- and 30-day windows, same-day visits, hospice, deaths and enrollment
 gaps. Rates are "per member-year" unless named ``*_PER_1000``.
+
+Claim tables are sorted by member, then claim start date; claim ids follow that order.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ CHRONIC_BH_SHARES = {"dep": 0.060, "smi": 0.012, "sud": 0.010}  # members in ong
 CHRONIC_BH_VISITS_PER_MY = 4.0  # outpatient BH visits per member-year for those members
 
 # Behavioural-health index events, per 1,000 member-years
-MH_STAY_PER_1000 = 8.0  # acute inpatient stays with a principal mental-illness diagnosis
+MH_STAY_PER_1000 = 8.0  # acute MH stays (principal MI dx); MH readmissions and ED admissions add ~2 more
 NONACUTE_STAY_PER_1000 = 1.5  # stand-alone nonacute (SNF) stays, bill type 211
 ED_SUD_PER_1000 = 12.0  # ED visits for substance use (principal SUD dx or an overdose dx)
 ED_MI_PER_1000 = 15.0  # ED visits for mental illness or intentional self-harm
@@ -144,9 +146,9 @@ PROVIDER_POOLS: dict[str, tuple[int, dict[str, float]]] = {
 }
 GROUP_BILLING_SHARE = 0.40  # professional claims billed under a group NPI rather than the individual
 
-BH_NDC_PATH = Path("/work/shared/external/ndc/bh_medications_ndc.csv")  # read if present
-# Used when BH_NDC_PATH is absent: real NDCs from that file, by drug class.
-FALLBACK_BH_NDCS: dict[str, tuple[str, ...]] = {
+# Real NDCs by drug class (from the public FDA NDC Directory, all in the bundled medication value sets).
+# Embedded rather than read from a file, so a seed gives the same data on every machine.
+BH_NDCS: dict[str, tuple[str, ...]] = {
     "sud_buprenorphine_naloxone": ("00054018813", "00054018913"),  # bup/naloxone SL tablets
     "sud_buprenorphine": ("00054017613", "00054017713"),  # buprenorphine SL tablets
     "sud_naltrexone_oral": ("00406117001", "00185003901"),  # naltrexone 50 mg tablets
@@ -461,15 +463,7 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
 
 
 def _load_bh_ndcs() -> dict[str, np.ndarray]:
-    classes = tuple(FALLBACK_BH_NDCS)
-    if BH_NDC_PATH.is_file():
-        df = pl.read_csv(BH_NDC_PATH, infer_schema=False, columns=["ndc11", "drug_class"])
-        out = {}
-        for cls in classes:
-            ndcs = df.filter(pl.col("drug_class") == cls)["ndc11"].unique().sort().to_numpy()
-            out[cls] = ndcs if len(ndcs) else np.array(FALLBACK_BH_NDCS[cls])
-        return out
-    return {cls: np.array(v) for cls, v in FALLBACK_BH_NDCS.items()}
+    return {cls: np.array(v) for cls, v in BH_NDCS.items()}
 
 
 def _background_ndcs() -> np.ndarray:
@@ -1105,6 +1099,11 @@ def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dic
         prov = providers.frame()
         counts["provider"] = prov.height
         prov.write_parquet(out / "provider.parquet")
+        for name in ("medical_claim", "pharmacy_claim"):
+            written = pl.scan_parquet(out / f"{name}.parquet").select(pl.len()).collect().item()
+            if written != counts[name]:  # pragma: no cover - guards the streaming sink
+                msg = f"{name}.parquet has {written} rows, expected {counts[name]}"
+                raise RuntimeError(msg)
     finally:
         shutil.rmtree(parts, ignore_errors=True)
     return counts

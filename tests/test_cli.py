@@ -1,0 +1,118 @@
+"""The `bhm` commands end to end: demo defaults, output files, formats, JSON, manifest, explain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from bhmeasures.cli import main
+from bhmeasures.errors import ExitCode
+
+RATES = {"FUH-7", "FUH-30", "FUA-7", "FUA-30", "FUM-7", "FUM-30"}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    result = CliRunner().invoke(main, ["sample", "--members", "3000", "--seed", "11", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_bare_compute_runs_the_bundled_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["compute"])
+    assert result.exit_code == 0, result.output
+    for rate in RATES:
+        assert rate in result.output
+    summary = pl.read_parquet(tmp_path / "bhm_results" / "summary.parquet")
+    totals = summary.filter(pl.col("stratifier") == "total")
+    assert set(totals["rate_id"]) == RATES
+    assert (totals["denominator"] > 0).all()
+
+
+def test_outputs_follow_the_contract(sample: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["compute", "--data", str(sample), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    summary = pl.read_parquet(out / "summary.parquet")
+    detail = pl.read_parquet(out / "detail.parquet")
+    assert summary.columns == ["measure_id", "rate_id", "stratifier", "stratum", "denominator", "numerator", "exclusions", "rate"]
+    assert detail.columns == ["measure_id", "rate_id", "member_id", "event_id", "index_date", "denominator", "numerator",
+                              "excluded", "reason", "evidence_claim_id", "evidence_date", "entity_id"]
+    assert set(summary["stratifier"]) == {"total", "age_band", "entity"}
+    # the summary is the detail counted
+    counted = detail.group_by("rate_id").agg(pl.col("denominator").sum(), pl.col("numerator").sum(), pl.col("excluded").sum())
+    totals = summary.filter(pl.col("stratifier") == "total").join(counted, on="rate_id", suffix="_d")
+    assert (totals["denominator"] == totals["denominator_d"]).all()
+    assert (totals["numerator"] == totals["numerator_d"]).all()
+    assert (totals["exclusions"] == totals["excluded"]).all()
+    # every row out of the denominator says why; every numerator row names its evidence
+    assert detail.filter(~pl.col("denominator") & pl.col("reason").is_null()).is_empty()
+    assert detail.filter(pl.col("numerator") & pl.col("evidence_claim_id").is_null()).is_empty()
+    assert detail.filter(pl.col("numerator") & ~pl.col("denominator")).is_empty()
+    # entity strata add up to the attributed total
+    entity = summary.filter(pl.col("stratifier") == "entity").group_by("rate_id").agg(pl.col("denominator").sum())
+    attributed = detail.filter(pl.col("denominator") & pl.col("entity_id").is_not_null()).group_by("rate_id").len()
+    assert entity.join(attributed, on="rate_id").filter(pl.col("denominator") != pl.col("len")).is_empty()
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["measurement_period"]["year"] == 2025
+    assert {s["id"] for s in manifest["specs"]} == {"FUH", "FUA", "FUM"}
+    assert all(len(s["sha256"]) == 64 for s in manifest["specs"])
+    assert {i["table"] for i in manifest["inputs"]} >= {"eligibility", "medical_claim", "pharmacy_claim"}
+    assert all(len(i["sha256"]) == 64 and i["rows"] > 0 for i in manifest["inputs"])
+    assert any(v["name"] == "Mental Illness" and "public-substitute" in v["provenance"] for v in manifest["value_sets"])
+
+
+def test_csv_format_and_json_stdout(sample: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["compute", "--data", str(sample), "--out", str(out), "--format", "csv", "--json",
+                                       "--measures", "fuh"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert {r["rate_id"] for r in payload["summary"]} == {"FUH-7", "FUH-30"}
+    csv_summary = pl.read_csv(out / "summary.csv")
+    assert csv_summary.height == len(payload["summary"])
+    assert not (out / "summary.parquet").exists()
+
+
+def test_unknown_measure_is_a_clear_error(sample: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["compute", "--data", str(sample), "--out", str(tmp_path / "o"), "--measures", "FUX"])
+    assert result.exit_code == ExitCode.SPEC_INVALID
+    assert "unknown measure 'FUX'" in result.output and "did you mean 'FU" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_table_option(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["compute", "--table", "eligibility", "--out", str(tmp_path / "o")])
+    assert result.exit_code == ExitCode.USAGE_ERROR
+    assert "NAME=PATH" in result.output
+
+
+def test_sample_is_deterministic(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d in (a, b):
+        assert CliRunner().invoke(main, ["sample", "--members", "500", "--seed", "3", "--out", str(d)]).exit_code == 0
+    for name in ("eligibility", "medical_claim", "pharmacy_claim"):
+        assert pl.read_parquet(a / f"{name}.parquet").equals(pl.read_parquet(b / f"{name}.parquet"))
+
+
+def test_explain_shows_named_steps() -> None:
+    result = CliRunner().invoke(main, ["explain", "FUH"])
+    assert result.exit_code == 0, result.output
+    for step in ("FUH-7", "Eligible Discharges", "Last Discharges Of Mental Health Readmission Chains", "readmission_chain"):
+        assert step in result.output
+
+
+def test_rerun_replaces_results(sample: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["compute", "--data", str(sample), "--out", str(out), "--quiet", "--measures", "FUA"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert CliRunner().invoke(main, [*args, "--format", "csv"]).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["detail.csv", "manifest.json", "summary.csv"]
