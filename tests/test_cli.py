@@ -104,7 +104,7 @@ def test_sample_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_explain_shows_named_steps() -> None:
-    result = CliRunner().invoke(main, ["explain", "FUH"])
+    result = CliRunner(env={"COLUMNS": "240"}).invoke(main, ["explain", "FUH"])
     assert result.exit_code == 0, result.output
     for step in ("FUH-7", "Eligible Discharges", "Last Discharges Of Mental Health Readmission Chains", "readmission_chain"):
         assert step in result.output

@@ -149,16 +149,20 @@ def explain(measure, specs) -> None:  # noqa: ANN001
     spec = loaded[0].spec
     tree = Tree(f"[bold]{spec.id}[/] {spec.title} ({spec.version}, {spec.steward})")
 
-    def add(node: Tree, name: str, seen: set[str]) -> None:
+    shown: set[str] = set()
+
+    def add(node: Tree, name: str) -> None:
         d = spec.defines[name]
-        branch = node.add(f"[cyan]{name}[/] [dim]({d.kind})[/]")
-        if name in seen:
+        if name in shown:  # each step is expanded once; later mentions point back to it
+            node.add(f"[cyan]{name}[/] [dim](above)[/]")
             return
+        shown.add(name)
+        branch = node.add(f"[cyan]{name}[/] [dim]({d.kind})[/]")
         for ref in d.inputs():
-            add(branch, ref, seen | {name})
+            add(branch, ref)
 
     for rate in spec.populations.rates:
-        add(tree.add(f"[bold]{rate.id}[/] numerator"), rate.numerator, set())
+        add(tree.add(f"[bold]{rate.id}[/] numerator"), rate.numerator)
     Console().print(tree)
 
 
