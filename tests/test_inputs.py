@@ -128,3 +128,18 @@ def test_in_memory_frames_are_checked_like_files() -> None:
                                  "medical_claim": MEDICAL, "pharmacy_claim": PHARMACY}.items()}
     with pytest.raises(InputError, match="enrollment_end_date has 1 value"):
         inputs_from_frames(frames)
+
+
+def test_parquet_line_used_by_a_measure_must_have_its_dates(tmp_path: Path) -> None:
+    data = tmp_path / "pq"
+    data.mkdir()
+    for name, text in {"eligibility": ELIGIBILITY, "medical_claim": MEDICAL, "pharmacy_claim": PHARMACY}.items():
+        frame = pl.read_csv(text.encode(), infer_schema=False)
+        if name == "medical_claim":
+            frame = frame.with_columns(pl.when(pl.col("claim_id") == "OP1").then(None).otherwise(pl.col("claim_start_date")).alias("claim_start_date"))
+        frame.write_parquet(data / f"{name}.parquet")
+    out = tmp_path / "out"
+    result = run(data, out, "--measures", "FUH")
+    assert result.exit_code == ExitCode.INPUT_INVALID, result.output
+    assert "medical_claim.parquet: column claim_start_date is empty on 1 line(s)" in result.output and "'OP1'" in result.output
+    assert not out.exists()

@@ -11,6 +11,7 @@ import polars as pl
 from bhmeasures.engine.codes import CodeIndex
 from bhmeasures.engine.evaluate import DETAIL_SCHEMA, SUMMARY_SCHEMA, Context, MeasureEvaluator
 from bhmeasures.engine.lines import LinePlan, medical_lines, pharmacy_lines
+from bhmeasures.errors import InputError
 from bhmeasures.inputs import Inputs
 from bhmeasures.spec import LoadedSpec
 from bhmeasures.valuesets import ValueSetLibrary
@@ -67,8 +68,10 @@ def _claim_flags(lines: pl.DataFrame, plan: LinePlan) -> pl.DataFrame:
     return lines.group_by("claim_id").agg(pl.col(leaf_cols).any())
 
 
-def _members(inputs: Inputs) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _members(inputs: Inputs, active: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     elig = inputs.frames["eligibility"]
+    if active is not None:
+        elig = elig.join(active.lazy(), on="member_id", how="semi")
     schema = elig.collect_schema()
     benefit_cols = [c for c in ("medical_benefit", "pharmacy_benefit", "mh_benefit", "cd_benefit") if c in schema]
     death = pl.col("death_date") if "death_date" in schema else pl.lit(None, dtype=pl.Date)
@@ -80,6 +83,21 @@ def _members(inputs: Inputs) -> tuple[pl.DataFrame, pl.DataFrame]:
     # a member's birth and death dates may repeat per span (or be filled on only some): take the first known
     members = spans.group_by("member_id").agg(pl.col("birth_date").drop_nulls().first(), pl.col("death_date").drop_nulls().min())
     return members, spans
+
+
+def _check_used_lines(inputs: Inputs, lines: pl.DataFrame, rx: pl.DataFrame) -> None:
+    """Required values must be present on every line a measure uses."""
+    problems = []
+    checks = [("medical_claim", lines, {"member_id": "member_id", "claim_id": "claim_id", "service_date": "claim_start_date"}),
+              ("pharmacy_claim", rx, {"member_id": "member_id", "claim_id": "claim_id", "dispensing_date": "dispensing_date"})]
+    for table, frame, columns in checks:
+        for col, source in columns.items():
+            if frame.width and col in frame.columns and (n := frame[col].null_count()):
+                ids = frame.filter(pl.col(col).is_null())["claim_id"].drop_nulls().unique(maintain_order=True).head(3).to_list()
+                shown = ", ".join(map(repr, ids)) or "rows without a claim_id"
+                problems.append(f"{inputs.files[table].path}: column {source} is empty on {n} line(s) the measures use, e.g. claims {shown}.")
+    if problems:
+        raise InputError("\n".join(problems))
 
 
 def compute(
@@ -102,9 +120,16 @@ def compute(
     lines = medical_lines(inputs, plan)
     rx = pharmacy_lines(inputs, plan)
     timings["scan"] = time.perf_counter() - t
+    _check_used_lines(inputs, lines, rx)
     t = time.perf_counter()
-    members, spans = _members(inputs)
-    attribution = inputs.frames["attribution"].collect() if "attribution" in inputs.frames else None
+    # only members with a kept claim line or fill can have an event: narrow the member tables once
+    active = pl.concat([f.select("member_id") for f in (lines, rx) if f.width]).unique() if (lines.width or rx.width) else None
+    members, spans = _members(inputs, active)
+    attribution = None
+    if "attribution" in inputs.frames:
+        attribution = inputs.frames["attribution"].collect()
+        if active is not None:
+            attribution = attribution.join(active, on="member_id", how="semi")
     ctx = Context(year, plan, lines, rx, _claim_flags(lines, plan), members, spans, attribution, keys)
     timings["prepare"] = time.perf_counter() - t
 

@@ -147,6 +147,78 @@ class _StageA:
         return self.leaf(p)
 
 
+class _Anchors:
+    """A compact superset test the Parquet reader can apply while scanning (predicate pushdown).
+
+    For each condition, pick codes a matching line must carry in some column: any_of needs the union
+    of its parts' anchors; all_of needs only one part's, and takes the part that passes fewest lines of
+    a sample. Per column the anchors merge into one `is_in` (plus a few `starts_with`), so the reader
+    decodes the other columns only for lines that pass.
+    """
+
+    def __init__(self, codes: CodeIndex, schema: pl.Schema, provider_npis: dict[str, list[str]], sample: pl.DataFrame) -> None:
+        self.codes, self.schema, self.provider_npis, self.sample = codes, schema, provider_npis, sample
+
+    def _leaf(self, p: Predicate) -> dict[str, tuple[set[str], set[str]]]:
+        name = p.code_in or p.diagnosis_in or p.principal_diagnosis_in
+        out: dict[str, tuple[set[str], set[str]]] = {}
+
+        def add(column: str, exact: set[str], prefixes: set[str]) -> None:
+            if column in self.schema:
+                e, x = out.setdefault(column, (set(), set()))
+                e.update(exact)
+                x.update(prefixes)
+
+        for family in (self.codes.families(name) if p.code_in else ["dx"]):
+            if family == "dx":
+                if "dx" in self.codes.families(name):
+                    cols = ["diagnosis_code_1"] if p.principal_diagnosis_in else DX_COLUMNS
+                    for c in cols:
+                        add(c, set(), set(_dx_heads(self.codes, name)))
+                continue
+            exact, prefixes = self.codes.codes_of(name, family)
+            for c in (("rendering_taxonomy_code",) if family == "taxonomy" else FAMILY_COLUMNS[family]):
+                add(c, exact, prefixes)
+            if family == "taxonomy":
+                for c in ("rendering_npi", "billing_npi"):
+                    add(c, set(self.provider_npis.get(name, [])), set())
+        return out
+
+    def of(self, p: Predicate) -> dict[str, tuple[set[str], set[str]]] | None:
+        """column -> (codes, prefixes) a line meeting `p` must match in at least one column; None if no anchor."""
+        if p.any_of is not None:
+            merged: dict[str, tuple[set[str], set[str]]] = {}
+            for child in p.any_of:
+                a = self.of(child)
+                if a is None:
+                    return None
+                for c, (e, x) in a.items():
+                    me, mx = merged.setdefault(c, (set(), set()))
+                    me.update(e)
+                    mx.update(x)
+            return merged
+        if p.all_of is not None:
+            options = [a for c in p.all_of if (a := self.of(c)) is not None]
+            return min(options, key=self.pass_rate) if options else None
+        if p.not_ is not None or p.claim_type is not None:
+            return None
+        return self._leaf(p)
+
+    def pass_rate(self, anchor: dict[str, tuple[set[str], set[str]]]) -> float:
+        if self.sample.is_empty():
+            return 0.0
+        return float(self.sample.select(self.expr(anchor).mean()).item() or 0.0)
+
+    @staticmethod
+    def expr(anchor: dict[str, tuple[set[str], set[str]]]) -> pl.Expr:
+        parts = []
+        for c, (exact, prefixes) in sorted(anchor.items()):
+            if exact:
+                parts.append(pl.col(c).is_in(sorted(exact)))
+            parts += [pl.col(c).str.starts_with(x) for x in sorted(prefixes)]
+        return pl.any_horizontal(parts).fill_null(False) if parts else pl.lit(False)
+
+
 def _dx_heads(codes: CodeIndex, value_set: str) -> list[str]:
     """Short leading strings that every ICD-10-CM code of the set starts with."""
     vs = codes.library[value_set]
@@ -240,6 +312,19 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     if "taxonomy" in all_families:
         needed |= {c for c in ("rendering_taxonomy_code", "rendering_npi", "billing_npi") if c in schema}
     lf = frame.select(sorted(needed))
+    anchor_columns = [c for c in (*DX_COLUMNS, *FAMILY_COLUMNS["hcpcs"], *FAMILY_COLUMNS["rev"], *FAMILY_COLUMNS["tob"],
+                                  *FAMILY_COLUMNS["pos"], *PCS_COLUMNS, "rendering_taxonomy_code", "rendering_npi",
+                                  "billing_npi") if c in schema]
+    anchors = _Anchors(plan.codes, schema, stage_a.provider_npis, frame.select(anchor_columns).head(200_000).collect())
+    found = [anchors.of(p) for p in [*plan.medical_sources.values(), *line_level]]
+    if all(a is not None for a in found):
+        merged: dict[str, tuple[set[str], set[str]]] = {}
+        for a in found:
+            for c, (e, x) in a.items():
+                me, mx = merged.setdefault(c, (set(), set()))
+                me.update(e)
+                mx.update(x)
+        lf = frame.filter(_Anchors.expr(merged)).select(sorted(needed))
     if all(c is not None for c in cheap):
         lf = lf.with_columns(_masks(plan.codes, stage_a.families, schema, "A", None) + [e.alias(n) for n, e in stage_a.heads.items()])
         lf = lf.filter(pl.any_horizontal(cheap))
