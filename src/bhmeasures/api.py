@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,29 @@ from bhmeasures.spec.loader import did_you_mean
 from bhmeasures.valuesets import ValueSetLibrary, load_value_sets
 
 
+def _stamp(paths: list[Path], pattern: str) -> tuple:
+    """What identifies the contents of these files for caching: every matching file with its mtime and size."""
+    out = []
+    for p in paths:
+        files = sorted(p.rglob(pattern)) if p.is_dir() else [p]
+        out.append((str(p), tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _library(dirs: tuple[Path, ...], _stamp: tuple) -> ValueSetLibrary:
+    return load_value_sets(list(dirs))
+
+
 def value_sets(extra: list[Path] | None = None) -> ValueSetLibrary:
     """The bundled public value sets, overridden by any user directories (e.g. licensed NCQA files)."""
-    return load_value_sets([valuesets_dir(), *(extra or [])])
+    dirs = [valuesets_dir(), *(extra or [])]
+    return _library(tuple(dirs), _stamp(dirs, "*.csv"))
+
+
+@functools.lru_cache(maxsize=8)
+def _specs(paths: tuple[Path, ...], library: ValueSetLibrary, _stamp: tuple) -> list[LoadedSpec]:
+    return load_specs(list(paths), library)
 
 
 def select_specs(loaded: list[LoadedSpec], measures: list[str] | None) -> list[LoadedSpec]:
@@ -46,7 +67,9 @@ def validate(paths: list[Path] | None = None, valuesets: list[Path] | None = Non
 
 def prepare_specs(specs: list[Path] | None, valuesets: list[Path] | None, measures: list[str] | None) -> tuple[list[LoadedSpec], ValueSetLibrary]:
     library = value_sets(valuesets)
-    loaded = load_specs(specs or [specs_dir()], library)
+    paths = specs or [specs_dir()]
+    # specs and value sets are immutable once loaded: reuse them while their files are unchanged
+    loaded = _specs(tuple(paths), library, _stamp(paths, "*.y*ml"))
     return select_specs(loaded, measures), library
 
 

@@ -66,10 +66,12 @@ class MeasureEvaluator:
             return steps.Step(fn(ctx.rx if kind == "dispensings" else ctx.lines, key))
         if kind == "union":
             frames = [self.get(n).frame.select(steps.EVENT_COLUMNS) for n in s]
-            return steps.Step(pl.concat(frames).unique("event_id", keep="first", maintain_order=True))
+            return steps.Step(pl.concat(frames).unique(["source", "event_id"], keep="first", maintain_order=True))
         if kind == "members_with":
             first, last = (self._date(d) for d in s.between)
-            ev = steps.in_window(self.get(s.events).frame, first, last, "start_date")
+            ev = self.get(s.events).frame
+            # any time in the window: an event (a hospice claim, say) that overlaps it counts
+            ev = ev.filter((pl.col("start_date") <= last) & (pl.col("end_date").fill_null(pl.col("start_date")) >= first))
             return steps.Step(ev.select("member_id").unique())
         if kind == "members_who_died":
             first, last = (self._date(d) for d in s.between)

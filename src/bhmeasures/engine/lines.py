@@ -24,7 +24,7 @@ FAMILY_COLUMNS = {
 # Fields of the claim header, repeated on every line: a claim-level test on them needs only one kept line.
 HEADER_FAMILIES = {"dx", "tob"}
 MEDICAL_BASE = ("member_id", "claim_id", "claim_type", "claim_start_date", "claim_end_date")
-MEDICAL_DATES = ("claim_line_start_date", "admission_date", "discharge_date")
+MEDICAL_DATES = ("claim_line_start_date", "claim_line_end_date", "admission_date", "discharge_date")
 
 
 def leaves(p: Predicate) -> list[Predicate]:
@@ -336,6 +336,7 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     lf = lf.with_columns(**flags).filter(pl.any_horizontal(list(plan.medical_sources))).select(
         "member_id", "claim_id",
         pl.coalesce(date("claim_line_start_date"), pl.col("claim_start_date")).alias("service_date"),
+        pl.coalesce(date("claim_line_end_date"), pl.col("claim_end_date")).alias("service_end_date"),
         pl.coalesce(date("admission_date"), pl.col("claim_start_date")).alias("admission_date"),
         pl.coalesce(date("discharge_date"), pl.col("claim_end_date")).alias("discharge_date"),
         *flags,

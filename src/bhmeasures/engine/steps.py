@@ -13,9 +13,10 @@ import polars as pl
 
 from bhmeasures.spec.models import Enrollment, EventWindow, Predicate
 
-EVENT_COLUMNS = ("member_id", "event_id", "claim_id", "start_date", "end_date", "index_date")
+# `source` (the table an event came from) keeps claim ids of medical and pharmacy claims apart
+EVENT_COLUMNS = ("source", "member_id", "event_id", "claim_id", "start_date", "end_date", "index_date")
 EVENT_SCHEMA = {
-    "member_id": pl.String, "event_id": pl.String, "claim_id": pl.String,
+    "source": pl.String, "member_id": pl.String, "event_id": pl.String, "claim_id": pl.String,
     "start_date": pl.Date, "end_date": pl.Date, "index_date": pl.Date,
 }
 BENEFIT_COLUMNS = {
@@ -39,15 +40,17 @@ class Step:
 def encounters(lines: pl.DataFrame, key: str) -> pl.DataFrame:
     if lines.is_empty():
         return empty_events()
-    df = lines.filter(pl.col(key)).select("member_id", "claim_id", "service_date").unique()
+    df = lines.filter(pl.col(key)).group_by("member_id", "claim_id", "service_date").agg(
+        pl.max_horizontal(pl.col("service_end_date").max(), pl.col("service_date").first()).alias("service_end_date"))
     multi = pl.col("service_date").n_unique().over("claim_id") > 1
     return df.select(
+        pl.lit("medical_claim").alias("source"),
         "member_id",
         pl.when(multi).then(pl.col("claim_id") + ":" + pl.col("service_date").cast(pl.String))
         .otherwise(pl.col("claim_id")).alias("event_id"),
         "claim_id",
         pl.col("service_date").alias("start_date"),
-        pl.col("service_date").alias("end_date"),
+        pl.col("service_end_date").alias("end_date"),
         pl.col("service_date").alias("index_date"),
     )
 
@@ -58,8 +61,8 @@ def stays(lines: pl.DataFrame, key: str) -> pl.DataFrame:
         return empty_events()
     df = lines.filter(pl.col(key)).group_by("member_id", "claim_id").agg(
         pl.col("admission_date").min().alias("start_date"), pl.col("discharge_date").max().alias("end_date"))
-    return df.select("member_id", pl.col("claim_id").alias("event_id"), "claim_id", "start_date", "end_date",
-                     pl.col("end_date").alias("index_date"))
+    return df.select(pl.lit("medical_claim").alias("source"), "member_id", pl.col("claim_id").alias("event_id"), "claim_id",
+                     "start_date", "end_date", pl.col("end_date").alias("index_date"))
 
 
 def dispensings(rx: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -68,6 +71,7 @@ def dispensings(rx: pl.DataFrame, key: str) -> pl.DataFrame:
     df = rx.filter(pl.col(key))
     end = pl.col("dispensing_date") + pl.duration(days=pl.max_horizontal(pl.col("days_supply").fill_null(1), 1) - 1)
     return df.select(
+        pl.lit("pharmacy_claim").alias("source"),
         "member_id",
         (pl.col("claim_id") + pl.int_range(pl.len()).over("claim_id").pipe(
             lambda n: pl.when(n > 0).then(":" + n.cast(pl.String)).otherwise(pl.lit("")))).alias("event_id"),
@@ -90,7 +94,7 @@ def claim_condition(p: Predicate, leaf_key) -> pl.Expr:  # noqa: ANN001 - leaf_k
 
 
 def with_claim_flags(events: pl.DataFrame, claim_flags: pl.DataFrame) -> pl.DataFrame:
-    return events.join(claim_flags, on="claim_id", how="left")
+    return events.join(claim_flags, on=["source", "claim_id"], how="left")
 
 
 def age_at(index: pl.Expr, birth: pl.Expr) -> pl.Expr:
@@ -155,8 +159,9 @@ def _window_matches(events: pl.DataFrame, others: pl.DataFrame, window: EventWin
     """(event_id, evidence_claim_id, evidence_date): the first event of `others` in the window of each event."""
     if events.is_empty() or others.is_empty():
         return pl.DataFrame(schema={"event_id": pl.String, "evidence_claim_id": pl.String, "evidence_date": pl.Date})
-    pairs = events.select("event_id", "member_id", "index_date", pl.col("claim_id").alias("_own_claim")).join(
-        others.select("member_id", pl.col("claim_id").alias("evidence_claim_id"), pl.col("start_date").alias("evidence_date"),
+    pairs = events.select("event_id", "member_id", "index_date", pl.col("source").alias("_own_source"),
+                          pl.col("claim_id").alias("_own_claim")).join(
+        others.select("member_id", "source", pl.col("claim_id").alias("evidence_claim_id"), pl.col("start_date").alias("evidence_date"),
                       pl.col("event_id").alias("_other_id")),
         on="member_id", how="inner",
     )
@@ -165,7 +170,7 @@ def _window_matches(events: pl.DataFrame, others: pl.DataFrame, window: EventWin
     if skip_own_claim:
         # an event is never its own follow-up (FUM: the ED visit itself does not count); it can be its own
         # exclusion (an inpatient claim carrying the ED revenue line is an ED visit followed by admission)
-        hits = hits.filter(pl.col("evidence_claim_id") != pl.col("_own_claim"))
+        hits = hits.filter((pl.col("evidence_claim_id") != pl.col("_own_claim")) | (pl.col("source") != pl.col("_own_source")))
     return hits.sort("event_id", "evidence_date", "evidence_claim_id").group_by("event_id", maintain_order=True).first().select(
         "event_id", "evidence_claim_id", "evidence_date")
 
@@ -215,7 +220,7 @@ def readmission_chain(
     is 'superseded' or 'dropped'.
     """
     cols = list(EVENT_COLUMNS)
-    nodes = pl.concat([candidates.select(cols), readmissions.select(cols)]).unique("event_id", keep="first")
+    nodes = pl.concat([candidates.select(cols), readmissions.select(cols)]).unique(["source", "event_id"], keep="first")
     order = ["start_date", "end_date", "event_id"]
     r = readmissions.select("member_id", *[pl.col(c).alias(f"r_{c}") for c in order], pl.col("continues").alias("r_continues"))
     links = nodes.select("member_id", *order).join(r, on="member_id").filter(

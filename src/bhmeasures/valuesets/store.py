@@ -46,7 +46,7 @@ class ValueSet:
         return sum(len(v) for v in self.codes.values()) + sum(len(v) for v in self.prefixes.values())
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity, so loaded specs can be cached per library
 class ValueSetLibrary:
     sets: dict[str, ValueSet]
     file_hashes: dict[str, str]
