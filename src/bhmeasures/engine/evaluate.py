@@ -78,18 +78,18 @@ class MeasureEvaluator:
             died = ctx.members.filter(pl.col("death_date").is_between(first, last))
             return steps.Step(died.select("member_id").unique())
         source = self.get(s.from_).frame
+
+        def narrowed(out: pl.DataFrame, reason: str) -> steps.Step:
+            dropped = source.join(out.select("event_id"), on="event_id", how="anti").select("event_id", pl.lit(reason).alias("reason"))
+            return steps.Step(out, dropped)
+
         if kind == "filter":
-            out = self._filter(source, s)
-            reason = s.reason or f"does not meet '{name}'"
-            dropped = source.join(out.select("event_id"), on="event_id", how="anti").select(
-                "event_id", pl.lit(reason).alias("reason"))
-            return steps.Step(out, dropped)
+            return narrowed(self._filter(source, s), s.reason or f"does not meet '{name}'")
         if kind == "one_per_period":
-            out = steps.one_per_period(source, s.days)
-            reason = s.reason or f"within {s.days - 1} days after an earlier counted {self.spec.event_name}"
-            dropped = source.join(out.select("event_id"), on="event_id", how="anti").select(
-                "event_id", pl.lit(reason).alias("reason"))
-            return steps.Step(out, dropped)
+            return narrowed(steps.one_per_period(source, s.days),
+                            s.reason or f"within {s.days - 1} days after an earlier counted {self.spec.event_name}")
+        if kind == "first_per_member":
+            return narrowed(steps.first_per_member(source), s.reason or f"not the member's first {self.spec.event_name}")
         if kind == "readmission_chain":
             readmits = steps.with_claim_flags(self.get(s.readmissions).frame, ctx.claim_flags).with_columns(
                 steps.claim_condition(s.continue_when, self.leaf_key).alias("continues"))
@@ -112,6 +112,8 @@ class MeasureEvaluator:
             events = steps.continuously_enrolled(events, ctx.spans, s.continuously_enrolled)
         if s.without is not None:
             events = steps.without_events(events, self.get(s.without.events).frame, s.without)
+        if s.covered_days is not None:
+            events = steps.covered(events, self.get(s.covered_days.events).frame, s.covered_days)
         if s.member_in is not None:
             events = events.join(self.get(s.member_in).frame, on="member_id", how="semi")
         if s.member_not_in is not None:

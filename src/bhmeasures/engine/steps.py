@@ -6,12 +6,13 @@ and, after a `with` condition, evidence_claim_id and evidence_date.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 
-from bhmeasures.spec.models import Enrollment, EventWindow, Predicate
+from bhmeasures.spec.models import Coverage, Enrollment, EventWindow, Predicate
 
 # `source` (the table an event came from) keeps claim ids of medical and pharmacy claims apart
 EVENT_COLUMNS = ("source", "member_id", "event_id", "claim_id", "start_date", "end_date", "index_date")
@@ -155,8 +156,11 @@ def continuously_enrolled(events: pl.DataFrame, spans: pl.DataFrame, rule: Enrol
     return events.join(ok.select("event_id"), on="event_id", how="semi")
 
 
-def _window_matches(events: pl.DataFrame, others: pl.DataFrame, window: EventWindow, *, skip_own_claim: bool) -> pl.DataFrame:
-    """(event_id, evidence_claim_id, evidence_date): the first event of `others` in the window of each event."""
+def _window_matches(
+    events: pl.DataFrame, others: pl.DataFrame, window: EventWindow, *, skip_own_claim: bool, at_least: int = 1,
+) -> pl.DataFrame:
+    """(event_id, evidence_claim_id, evidence_date): the event of `others` in the window that completes the
+    required count (the first, or the one on the `at_least`-th distinct date)."""
     if events.is_empty() or others.is_empty():
         return pl.DataFrame(schema={"event_id": pl.String, "evidence_claim_id": pl.String, "evidence_date": pl.Date})
     pairs = events.select("event_id", "member_id", "index_date", pl.col("source").alias("_own_source"),
@@ -171,12 +175,15 @@ def _window_matches(events: pl.DataFrame, others: pl.DataFrame, window: EventWin
         # an event is never its own follow-up (FUM: the ED visit itself does not count); it can be its own
         # exclusion (an inpatient claim carrying the ED revenue line is an ED visit followed by admission)
         hits = hits.filter((pl.col("evidence_claim_id") != pl.col("_own_claim")) | (pl.col("source") != pl.col("_own_source")))
-    return hits.sort("event_id", "evidence_date", "evidence_claim_id").group_by("event_id", maintain_order=True).first().select(
-        "event_id", "evidence_claim_id", "evidence_date")
+    hits = hits.sort("event_id", "evidence_date", "evidence_claim_id")
+    if at_least > 1:
+        nth = pl.col("evidence_date").rank("dense").over("event_id")
+        hits = hits.filter(nth == at_least)
+    return hits.group_by("event_id", maintain_order=True).first().select("event_id", "evidence_claim_id", "evidence_date")
 
 
 def with_events(events: pl.DataFrame, others: pl.DataFrame, window: EventWindow) -> pl.DataFrame:
-    hits = _window_matches(events, others, window, skip_own_claim=True)
+    hits = _window_matches(events, others, window, skip_own_claim=not window.counts_own_claim, at_least=window.at_least)
     base = events.drop("evidence_claim_id", "evidence_date", strict=False)
     return base.join(hits, on="event_id", how="inner")
 
@@ -184,6 +191,35 @@ def with_events(events: pl.DataFrame, others: pl.DataFrame, window: EventWindow)
 def without_events(events: pl.DataFrame, others: pl.DataFrame, window: EventWindow) -> pl.DataFrame:
     hits = _window_matches(events, others, window, skip_own_claim=False)
     return events.join(hits.select("event_id"), on="event_id", how="anti")
+
+
+def covered(events: pl.DataFrame, others: pl.DataFrame, rule: Coverage) -> pl.DataFrame:
+    """Events whose window [index + from_day, index + to_day] has enough days covered by `others`' ranges."""
+    if events.is_empty():
+        return events
+    span = rule.to_day - rule.from_day + 1
+    need = rule.min_days if rule.min_days is not None else math.ceil(rule.min_share * span - 1e-9)
+    w = events.select("event_id", "member_id", (pl.col("index_date") + pl.duration(days=rule.from_day)).alias("w_start"),
+                      (pl.col("index_date") + pl.duration(days=rule.to_day)).alias("w_end"))
+    pieces = (
+        w.join(others.select("member_id", "start_date", "end_date"), on="member_id")
+        .with_columns(pl.max_horizontal("start_date", "w_start").alias("s"), pl.min_horizontal("end_date", "w_end").alias("e"))
+        .filter(pl.col("s") <= pl.col("e"))
+        .sort("event_id", "s", "e")
+        # union of intervals: days past the furthest end seen so far are new coverage
+        .with_columns(pl.col("e").cum_max().shift(1).over("event_id").alias("prev_end"))
+        .with_columns(
+            pl.when(pl.col("prev_end").is_null()).then(pl.col("s"))
+            .otherwise(pl.max_horizontal("s", pl.col("prev_end") + pl.duration(days=1))).alias("new_s"))
+        .with_columns(((pl.col("e") - pl.col("new_s")).dt.total_days() + 1).clip(lower_bound=0).alias("days"))
+    )
+    ok = pieces.group_by("event_id").agg(pl.col("days").sum()).filter(pl.col("days") >= need)
+    return events.join(ok.select("event_id"), on="event_id", how="semi")
+
+
+def first_per_member(events: pl.DataFrame) -> pl.DataFrame:
+    """The member's unit keeps the id of the event that starts it, so detail rows stay traceable to a claim."""
+    return events.sort("member_id", "index_date", "event_id").group_by("member_id", maintain_order=True).first()
 
 
 def in_window(events: pl.DataFrame, first: date, last: date, column: str = "index_date") -> pl.DataFrame:

@@ -78,14 +78,42 @@ class SourceStep(Model):
 
 
 class EventWindow(Model):
-    """Events of another define whose date falls in [index + from_day, index + to_day]."""
+    """Events of another define whose date falls in [index + from_day, index + to_day].
+
+    `at_least` counts distinct event dates (IET engagement: two services on different days). The event's
+    own claim never counts (FUM: the ED visit is not its own follow-up) unless `counts_own_claim` is true
+    (SAA: the first dispensing is one of the two).
+    """
 
     events: str
     from_day: int
     to_day: int
+    at_least: int = Field(default=1, ge=1)
+    counts_own_claim: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> EventWindow:
+        if self.from_day > self.to_day:
+            raise ValueError(f"from_day {self.from_day} is after to_day {self.to_day}; swap them")
+        return self
+
+
+class Coverage(Model):
+    """Days of [index + from_day, index + to_day] covered by the events' date ranges (e.g. days supply).
+
+    Give `min_days` (AMM: 84 treatment days) or `min_share` of the window (SAA: 0.8).
+    """
+
+    events: str
+    from_day: int
+    to_day: int
+    min_days: int | None = Field(default=None, ge=1)
+    min_share: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> Coverage:
+        if (self.min_days is None) == (self.min_share is None):
+            raise ValueError("covered_days needs exactly one of min_days, min_share")
         if self.from_day > self.to_day:
             raise ValueError(f"from_day {self.from_day} is after to_day {self.to_day}; swap them")
         return self
@@ -122,6 +150,7 @@ class FilterStep(Model):
     continuously_enrolled: Enrollment | None = None
     with_: EventWindow | None = Field(default=None, alias="with")
     without: EventWindow | None = None
+    covered_days: Coverage | None = None
     member_in: str | None = None
     member_not_in: str | None = None
     reason: str | None = None
@@ -135,7 +164,7 @@ class FilterStep(Model):
     def _some_condition(self) -> FilterStep:
         conditions = (
             self.where, self.index_date_between, self.age_on_index_date, self.continuously_enrolled,
-            self.with_, self.without, self.member_in, self.member_not_in,
+            self.with_, self.without, self.covered_days, self.member_in, self.member_not_in,
         )
         if all(c is None for c in conditions):
             raise ValueError("a filter needs at least one condition (where, with, without, ...)")
@@ -168,6 +197,17 @@ class OnePerPeriodStep(Model):
     reason: str | None = None
 
 
+class FirstPerMemberStep(Model):
+    """One event per member, the earliest (ties: lowest event id), which keeps its event id.
+
+    This turns a member-based measure's qualifying events into its units (AMM's index prescription
+    start date, SAA's first dispensing, DEV's child).
+    """
+
+    from_: str = Field(alias="from")
+    reason: str | None = None
+
+
 class MembersWithStep(Model):
     """Members with at least one event of `events` dated in the window."""
 
@@ -189,8 +229,10 @@ class MembersWhoDiedStep(Model):
 
 STEP_KINDS = (
     "stays", "encounters", "dispensings", "filter", "readmission_chain",
-    "one_per_period", "members_with", "members_who_died", "union",
+    "one_per_period", "first_per_member", "members_with", "members_who_died", "union",
 )
+# kinds that narrow or transform the events of their `from` (the path between populations)
+PATH_KINDS = ("filter", "readmission_chain", "one_per_period", "first_per_member")
 
 
 class Define(Model):
@@ -202,6 +244,7 @@ class Define(Model):
     filter: FilterStep | None = None
     readmission_chain: ReadmissionChainStep | None = None
     one_per_period: OnePerPeriodStep | None = None
+    first_per_member: FirstPerMemberStep | None = None
     members_with: MembersWithStep | None = None
     members_who_died: MembersWhoDiedStep | None = None
     union: list[str] | None = None
@@ -233,7 +276,7 @@ class Define(Model):
             v = getattr(s, attr, None)
             if v:
                 refs.append(v)
-        for attr in ("with_", "without"):
+        for attr in ("with_", "without", "covered_days"):
             v = getattr(s, attr, None)
             if v:
                 refs.append(v.events)

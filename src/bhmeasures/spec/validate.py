@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bhmeasures.errors import Issue, SpecError
 from bhmeasures.spec.loader import LoadedSpec, did_you_mean, load_spec_file
-from bhmeasures.spec.models import Define, MeasureSpec, Predicate
+from bhmeasures.spec.models import PATH_KINDS, Define, MeasureSpec, Predicate
 from bhmeasures.valuesets import ValueSetLibrary
 
 KNOWN_TABLES = {"eligibility", "medical_claim", "pharmacy_claim", "attribution", "provider", "observation"}
@@ -20,7 +20,7 @@ def lineage(spec: MeasureSpec, start: str, end: str) -> list[str] | None:
     seen = {end}
     while chain[-1] != start:
         d = spec.defines.get(chain[-1])
-        if d is None or d.kind not in ("filter", "readmission_chain", "one_per_period"):
+        if d is None or d.kind not in PATH_KINDS:
             return None
         nxt = d.step.from_
         if nxt in seen:
@@ -95,7 +95,7 @@ def check_spec(loaded: LoadedSpec, library: ValueSetLibrary | None) -> list[Issu
         if chain is None:
             add(("populations", "denominator"),
                 f"denominator '{pops.denominator}' does not descend from initial_population '{pops.initial_population}' through `from` links.",
-                "Each step between them must be a filter, readmission_chain or one_per_period reading the previous one.")
+                f"Each step between them must be one of {', '.join(PATH_KINDS)}, reading the previous one.")
     for i, ex in enumerate(pops.denominator_exclusions):
         if chain is not None and ex not in chain[1:]:
             add(("populations", "denominator_exclusions", i),
