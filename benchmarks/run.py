@@ -2,9 +2,10 @@
 
     python benchmarks/run.py --members 1000000 --runs 3
 
-Generates the synthetic data once (kept in benchmarks/data/, git-ignored), then runs, alternately,
-the bare scan and `bhm compute` in fresh processes, each `--runs` times, and reports the median wall
-time, the median peak memory (max RSS of the process) and the ratio of the medians. Results are
+Generates the synthetic data once (kept in benchmarks/data/, git-ignored), then runs, in turn, two
+bare scans of the columns the measures read (`decode`: every value decoded, nothing kept; `collect`:
+every value decoded into memory) and `bhm compute`, in fresh processes, each `--runs` times, and
+reports median wall time, median peak memory (max RSS of the process) and the ratios of the medians. Results are
 appended to benchmarks/results.jsonl. The machine is small and noisy: quote medians and ratios.
 """
 
@@ -28,17 +29,24 @@ HERE = Path(__file__).resolve().parent
 # engine/compute.py), collected into memory with the same streaming engine.
 BARE_SCAN = """
 import sys, polars as pl
-d = sys.argv[1]
+d, mode = sys.argv[1], sys.argv[2]
 medical = pl.scan_parquet(f"{d}/medical_claim.parquet")
-names = medical.collect_schema().names()
+schema = medical.collect_schema()
 wanted = ["member_id", "claim_id", "claim_type", "claim_start_date", "claim_end_date", "claim_line_start_date",
-          "admission_date", "discharge_date", "hcpcs_code", "revenue_center_code", "bill_type_code",
-          "place_of_service_code", "rendering_taxonomy_code", "rendering_npi", "billing_npi"]
-wanted += [c for c in names if c.startswith("diagnosis_code_") or c.startswith("procedure_code_")]
-medical.select([c for c in wanted if c in names]).collect(engine="streaming")
-pl.scan_parquet(f"{d}/pharmacy_claim.parquet").select("member_id", "claim_id", "dispensing_date", "days_supply", "ndc_code").collect(engine="streaming")
-pl.scan_parquet(f"{d}/eligibility.parquet").collect()
-pl.scan_parquet(f"{d}/attribution.parquet").collect()
+          "claim_line_end_date", "admission_date", "discharge_date", "hcpcs_code", "revenue_center_code",
+          "bill_type_code", "place_of_service_code", "rendering_taxonomy_code", "rendering_npi", "billing_npi"]
+wanted += [c for c in schema.names() if c.startswith("diagnosis_code_") or c.startswith("procedure_code_")]
+wanted = [c for c in wanted if c in schema]
+tables = [(medical, wanted),
+          (pl.scan_parquet(f"{d}/pharmacy_claim.parquet"), ["member_id", "claim_id", "dispensing_date", "days_supply", "ndc_code"]),
+          (pl.scan_parquet(f"{d}/eligibility.parquet"), None), (pl.scan_parquet(f"{d}/attribution.parquet"), None)]
+for frame, cols in tables:
+    cols = cols or frame.collect_schema().names()
+    if mode == "collect":  # every value decoded and held in memory
+        frame.select(cols).collect(engine="streaming")
+    else:  # every value decoded, nothing held: a string's bytes are summed, other columns take their max
+        s = frame.collect_schema()
+        frame.select(pl.col(c).str.len_bytes().sum() if s[c] == pl.String else pl.col(c).max() for c in cols).collect(engine="streaming")
 """
 
 
@@ -70,15 +78,18 @@ def main() -> None:
     rows = {t: pl.scan_parquet(data / f"{t}.parquet").select(pl.len()).collect().item()
             for t in ("medical_claim", "pharmacy_claim", "eligibility")}
 
-    scan_cmd = [sys.executable, "-c", BARE_SCAN, str(data)]
-    scans, computes = [], []
+    scan_cmd = [sys.executable, "-c", BARE_SCAN, str(data), "decode"]
+    collect_cmd = [sys.executable, "-c", BARE_SCAN, str(data), "collect"]
+    scans, collects, computes = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         compute_cmd = [sys.executable, "-m", "bhmeasures.cli", "compute", "--data", str(data), "--measures",
                        "FUH,FUA,FUM", "--out", str(Path(tmp) / "out"), "--quiet"]
         for i in range(args.runs):
             scans.append(peak_of(scan_cmd))
+            collects.append(peak_of(collect_cmd))
             computes.append(peak_of(compute_cmd))
-            print(f"run {i + 1}: scan {scans[-1][0]:.2f} s {scans[-1][1]:.0f} MB | "
+            print(f"run {i + 1}: decode scan {scans[-1][0]:.2f} s {scans[-1][1]:.0f} MB | "
+                  f"collect scan {collects[-1][0]:.2f} s {collects[-1][1]:.0f} MB | "
                   f"bhm compute {computes[-1][0]:.2f} s {computes[-1][1]:.0f} MB", flush=True)
         manifest = json.loads((Path(tmp) / "out" / "manifest.json").read_text())
     med = lambda xs, i: statistics.median(x[i] for x in xs)  # noqa: E731
@@ -87,8 +98,10 @@ def main() -> None:
         "members": args.members, "rows": rows, "runs": args.runs,
         "cpus": os.cpu_count(), "python": platform.python_version(), "polars": pl.__version__,
         "scan_wall_s": round(med(scans, 0), 2), "scan_peak_mb": round(med(scans, 1)),
+        "collect_scan_wall_s": round(med(collects, 0), 2), "collect_scan_peak_mb": round(med(collects, 1)),
         "compute_wall_s": round(med(computes, 0), 2), "compute_peak_mb": round(med(computes, 1)),
         "ratio_to_scan": round(med(computes, 0) / med(scans, 0), 2),
+        "ratio_to_collect_scan": round(med(computes, 0) / med(collects, 0), 2),
         "last_run_timings_s": manifest["timings_seconds"],
     }
     with (HERE / "results.jsonl").open("a") as fh:
