@@ -116,3 +116,21 @@ def test_rerun_replaces_results(sample: Path, tmp_path: Path) -> None:
     assert CliRunner().invoke(main, args).exit_code == 0
     assert CliRunner().invoke(main, [*args, "--format", "csv"]).exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == ["detail.csv", "manifest.json", "summary.csv"]
+
+
+TUVA = Path(__file__).resolve().parents[2] / "shared" / "external" / "tuva-synthetic-claims" / "tuva_ci_2026"
+
+
+@pytest.mark.skipif(not TUVA.exists(), reason="the shared Tuva files sit beside the project")
+def test_real_tuva_files_say_what_they_could_not_support(tmp_path: Path) -> None:
+    tables = [f"--table={t}={TUVA / f'{t}_seed.csv'}" for t in ("eligibility", "medical_claim", "pharmacy_claim")]
+    result = CliRunner().invoke(main, ["compute", *tables, "--year", "2017", "--out", str(tmp_path / "o"), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    notes = " | ".join(payload["notes"])
+    assert "no attribution table" in notes and "days_supply is empty" in notes and "FUA: no candidate ED visit" in notes
+    totals = {r["rate_id"]: (r["denominator"], r["numerator"]) for r in payload["summary"] if r["stratifier"] == "total"}
+    assert totals["FUH-30"] == (1, 0) and totals["FUM-30"] == (0, 0) and totals["FUA-30"] == (0, 0)
+    detail = pl.read_parquet(tmp_path / "o" / "detail.parquet")
+    fum = detail.filter(pl.col("rate_id") == "FUM-30").row(0, named=True)
+    assert fum["event_id"] == "340806" and fum["excluded"] and "admitted to inpatient care" in fum["reason"]

@@ -86,9 +86,12 @@ def compute(data, tables, year, measures, specs, valuesets, out, fmt, quiet, as_
     run = _run(work, debug)
     result = run.result
     if as_json:
-        click.echo(json.dumps({"year": year, "skipped": result.skipped, "summary": result.summary.to_dicts()}, default=str))
+        click.echo(json.dumps({"year": year, "skipped": result.skipped, "notes": result.notes,
+                               "summary": result.summary.to_dicts()}, default=str))
     elif show:
         _render_summary(console, run, year)
+        for note in result.notes:
+            console.print(f"[dim]note: {note}[/]", highlight=False)
     for measure, why in result.skipped.items():
         err.print(f"[yellow]skipped {measure}:[/] {why}", highlight=False)
     if result.skipped:

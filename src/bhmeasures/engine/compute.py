@@ -26,6 +26,7 @@ class ComputeResult:
     computed: list[str]
     skipped: dict[str, str]  # measure id -> reason
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the inputs lacked that limits the results
 
     @property
     def complete(self) -> bool:
@@ -143,4 +144,24 @@ def compute(
         details.append(detail)
         timings[f"measure:{loaded.spec.id}"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    return ComputeResult(pl.concat(summaries), pl.concat(details), [s.spec.id for s in ready], skipped, timings)
+    detail = pl.concat(details)
+    notes = data_notes(inputs, plan, detail, ready)
+    return ComputeResult(pl.concat(summaries), detail, [s.spec.id for s in ready], skipped, timings, notes)
+
+
+def data_notes(inputs: Inputs, plan: LinePlan, detail: pl.DataFrame, ready: list[LoadedSpec]) -> list[str]:
+    """Plain statements of what these inputs could not support, for the terminal and the manifest."""
+    notes = []
+    if "attribution" not in inputs.frames:
+        notes.append("no attribution table: results have no entity strata")
+    uses_taxonomy = any(family == "taxonomy" for family, _ in plan.codes.bits)
+    if uses_taxonomy and not inputs.column_filled("medical_claim", "rendering_taxonomy_code") and "provider" not in inputs.frames:
+        notes.append("no rendering_taxonomy_code and no provider table: mental-health providers cannot be recognised, "
+                     "so visits count only through their diagnoses")
+    if not inputs.column_filled("pharmacy_claim", "days_supply"):
+        notes.append("every pharmacy_claim.days_supply is empty: measures of medication coverage (SAA, AMM) "
+                     "could not be computed from these files")
+    for loaded in ready:
+        if detail.filter(pl.col("measure_id") == loaded.spec.id).is_empty():
+            notes.append(f"{loaded.spec.id}: no candidate {loaded.spec.event_name} in these files")
+    return notes

@@ -41,6 +41,7 @@ def build_manifest(
         "status": "complete" if result.complete else "partial",
         "computed": result.computed,
         "skipped": result.skipped,
+        "notes": result.notes,
         "specs": [
             {"id": s.spec.id, "version": s.spec.version, "steward": s.spec.steward, "codes": s.spec.codes,
              "path": str(s.path), "sha256": hashlib.sha256(s.text.encode()).hexdigest()}
