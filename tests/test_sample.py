@@ -56,7 +56,7 @@ def test_writes_exactly_the_five_tables(sample, tmp_path: Path) -> None:
 def test_same_seed_same_frames_different_seed_different(tmp_path: Path) -> None:
     a = generate_sample(1500, seed=11, out=tmp_path / "a")
     b = generate_sample(1500, seed=11, out=tmp_path / "b")
-    c = generate_sample(1500, seed=12, out=tmp_path / "c")
+    generate_sample(1500, seed=12, out=tmp_path / "c")
     assert a == b
     fa, fb, fc = _read(tmp_path / "a"), _read(tmp_path / "b"), _read(tmp_path / "c")
     for t in TABLE_NAMES:

@@ -207,24 +207,17 @@ def _normalise(table: str, frame: pl.LazyFrame, path: str, csv_like: bool) -> tu
     if table == "attribution":
         rules.append(("end_date", "is before start_date", pl.col("end_date") < pl.col("start_date")))
     label, offset = ("line", 2) if csv_like else ("row", 1)
-    if checks or rules:
-        flags = [e.alias(f"_bad{i}") for i, (_, _, e) in enumerate(checks)]
-        # parse checks run on raw strings, contract rules on typed values: one pass over each
-        raw_sel = frame.select(*[pl.col(c) for c, _, _ in checks]) if checks else None
-        counts = []
-        if checks:
-            counts = raw_sel.select(e.sum() for e in flags).collect().row(0)
-        typed_flags = [e.fill_null(False).alias(f"_rule{i}") for i, (_, _, e) in enumerate(rules)]
-        rule_counts = typed.select(e.sum() for e in typed_flags).collect().row(0) if rules else []
-        for i, ((c, kind, e), n) in enumerate(zip(checks, counts, strict=True)):
-            if n:
-                bad = frame.with_row_index("_row").filter(e).select("_row", c).head(_EXAMPLES).collect()
-                problems.append(f"{path}: column {c} has {n} value(s) that are not {_KIND_TEXT[kind]}, "
-                                f"{_examples(bad, c, offset, label)}.")
-        for i, ((c, text, e), n) in enumerate(zip(rules, rule_counts, strict=True)):
-            if n:
-                bad = typed.with_row_index("_row").filter(e.fill_null(False)).select("_row", c).head(_EXAMPLES).collect()
-                problems.append(f"{path}: column {c} {text} in {n} row(s), {_examples(bad, c, offset, label)}.")
+    # one pass for the parse checks (on the raw strings), one for the contract rules (on typed values)
+    counts = frame.select(e.sum().alias(f"_{i}") for i, (_, _, e) in enumerate(checks)).collect().row(0) if checks else ()
+    rule_counts = typed.select(e.fill_null(False).sum().alias(f"_{i}") for i, (_, _, e) in enumerate(rules)).collect().row(0) if rules else ()
+    for (c, kind, e), n in zip(checks, counts, strict=True):
+        if n:
+            bad = frame.with_row_index("_row").filter(e).select("_row", c).head(_EXAMPLES).collect()
+            problems.append(f"{path}: column {c} has {n} value(s) that are not {_KIND_TEXT[kind]}, {_examples(bad, c, offset, label)}.")
+    for (c, text, e), n in zip(rules, rule_counts, strict=True):
+        if n:
+            bad = typed.with_row_index("_row").filter(e.fill_null(False)).select("_row", c).head(_EXAMPLES).collect()
+            problems.append(f"{path}: column {c} {text} in {n} row(s), {_examples(bad, c, offset, label)}.")
     return typed, problems
 
 
