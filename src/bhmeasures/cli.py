@@ -169,5 +169,105 @@ def explain(measure, specs) -> None:  # noqa: ANN001
     Console().print(tree)
 
 
+
+@main.command()
+@click.option("--program", "program", required=True, help="Program id (see `bhm programs`), or a program YAML file.")
+@click.option("--results", type=click.Path(path_type=Path, file_okay=False), default=Path("bhm_results"), show_default=True, help="A `bhm compute` results folder (summary.parquet or summary.csv).")
+@click.option("--inputs", "inputs", type=click.Path(path_type=Path, dir_okay=False), help="Program-inputs YAML (baselines, benchmarks, capitation, TCOC targets). Default for results of the bundled demo: the bundled sample inputs.")
+@click.option("--data", type=click.Path(path_type=Path, file_okay=False), help="Data folder to derive member months and actual TCOC from, where the inputs omit them.")
+@click.option("--year", type=int, help="Performance year (default: the inputs file's).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a program parameter, e.g. kpi.pmpm_max=3.50 (KEY=null removes an optional one); repeatable.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bhm_payments"), show_default=True, help="Folder for line_items, totals, what_if and payment.json.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print payment.json on stdout.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+def pay(program, results, inputs, data, year, sets, out, fmt, as_json, quiet, debug) -> None:  # noqa: ANN001, PLR0913
+    """Turn measure rates into ACO payments: line items for each dollar, entity totals, what-ifs."""
+    from bhmeasures.payment import run_payment, to_json
+
+    run = _run(lambda: run_payment(program, results, inputs, out, fmt, year=year, overrides=sets, data=data), debug)
+    if as_json:
+        click.echo(json.dumps(to_json(run), default=str))
+    elif not quiet:
+        _render_payment(Console(), run)
+    for warning in run.result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
+def _render_payment(console: Console, run) -> None:  # noqa: ANN001 - a payment.PaymentRun
+    from bhmeasures.payment.money import money, pct
+
+    r, p = run.result, run.program.program
+    for note in run.notes:
+        console.print(f"[dim]using {note}[/]", highlight=False)
+    items = Table(title=f"{p.title}, performance year {p.performance_year}: line items", title_justify="left")
+    for col, justify in (("entity", "left"), ("component", "left"), ("item", "left"), ("rate", "right"), ("amount", "right"),
+                         ("why (the files say more)", "left")):
+        items.add_column(col, justify=justify, overflow="fold")
+    for i in r.line_items:
+        rate = "-" if i.rate is None else (pct(i.rate) if i.unit == "proportion" else f"{float(i.rate):,.2f}")
+        style = {"owed": "red", "unearned": "dim", "memo": "dim", "pass_through": "cyan"}.get(i.account, "")
+        amount = "" if i.account == "memo" else money(i.amount_cents)
+        items.add_row(i.entity_id, i.component, i.item, rate, amount, i.brief, style=style)
+    console.print(items)
+    totals = Table(title="totals (sums of the line items)", title_justify="left")
+    for col in ("entity", "track", "earned", "owed", "net", "pass-through", "unearned"):
+        totals.add_column(col, justify="left" if col in ("entity", "track") else "right")
+    for t in r.totals:
+        totals.add_row(t.entity_id, t.track or "", money(t.earned_cents), money(t.owed_cents), money(t.net_cents),
+                       money(t.pass_through_cents), money(t.unearned_cents), style="bold")
+    console.print(totals)
+    reachable = [w for w in r.what_if if w.next_tier is not None]
+    if reachable:
+        whatif = Table(title="what-if: the next tier per measure (events: + more, - fewer numerator events)", title_justify="left")
+        for col, justify in (("entity", "left"), ("measure", "left"), ("events", "right"), ("worth", "right"), ("", "left")):
+            whatif.add_column(col, justify=justify, overflow="fold")
+        for w in reachable:
+            events = "-" if w.events_needed is None else f"{w.events_needed:+,}"
+            whatif.add_row(w.entity_id, w.measure_id, events, "-" if w.worth_cents is None else money(w.worth_cents), w.note)
+        console.print(whatif)
+    console.print(f"[dim]{r.rounding}[/]", highlight=False)
+    console.print(f"wrote {', '.join(f.name for f in run.files)} to {run.out}")
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--year", type=int, help="Performance year.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Show the program with these overrides applied.")
+@click.option("--json", "as_json", is_flag=True, help="Print the programs and parameters as JSON.")
+def programs(name, year, sets, as_json) -> None:  # noqa: ANN001
+    """List the shipped payment programs and their parameters with provenance; NAME may be an id or a YAML file."""
+    from bhmeasures.payment import describe_programs
+
+    listings = _run(lambda: describe_programs(name, year, tuple(sets)), False)
+    if as_json:
+        click.echo(json.dumps([{"id": x.loaded.program.id, "performance_year": x.loaded.program.performance_year,
+                                "title": x.loaded.program.title, "file": str(x.loaded.path),
+                                "tracks": x.loaded.program.tracks, "parameters": [vars(p) for p in x.params]}
+                               for x in listings], default=str))
+        return
+    console = Console()
+    for x in listings:
+        p = x.loaded.program
+        table = Table(title=f"[bold]{p.id}[/] {p.performance_year}: {p.title}", title_justify="left",
+                      caption=p.summary, caption_justify="left")
+        for col in ("parameter (--set KEY)", "value", "provenance", "source"):
+            table.add_column(col, overflow="fold")
+        for row in x.params:
+            style = {"V": "green", "V2": "green", "seed": "yellow", "R": "yellow", "I": "red", "set": "magenta"}[row.tag]
+            table.add_row(row.path, row.value, f"[{style}]{row.provenance}[/]", row.source or "")
+        console.print(table)
+        for key, text in p.sources.items():
+            console.print(f"  [bold]{key}[/]: {text}", highlight=False, soft_wrap=True)
+        if p.tracks:
+            console.print("tracks: " + ", ".join(f"{k} ({v})" for k, v in p.tracks.items()) + f"; default {p.default_track}",
+                          highlight=False)
+        console.print()
+    if name is None:
+        console.print("provenance: verified = read in the primary text; verified-secondary = in a secondary summary; seed = the "
+                      "source study; recalled = unverified; illustrative = an engine default, not a program value.",
+                      highlight=False)
+
 if __name__ == "__main__":
     main()

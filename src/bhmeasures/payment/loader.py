@@ -1,0 +1,507 @@
+"""Read program YAML keeping every key's line, validate it, apply `--set` overrides, list parameters."""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bhmeasures.bundled import specs_dir
+from bhmeasures.errors import Issue, SpecError
+from bhmeasures.payment.models import (
+    KINDS, TAGS, Election, Flag, IncentivePool, MsrTable, Param, PassThrough, PopulationPayment, Program, Scorecard,
+    SharedSavings, needs_quality,
+)
+from bhmeasures.spec.loader import did_you_mean, line_for
+
+YamlPath = tuple[Any, ...]
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def programs_dir() -> Path:
+    return specs_dir() / "programs"
+
+
+@dataclass(frozen=True)
+class LoadedProgram:
+    program: Program
+    path: Path
+    text: str
+    lines: dict[YamlPath, int]
+    overrides: tuple[str, ...] = ()
+
+    def line(self, *loc: Any) -> int | None:
+        return line_for(self.lines, loc)
+
+
+@dataclass(frozen=True)
+class ParamRow:
+    """One parameter of a program as `bhm programs` lists it."""
+
+    path: str
+    value: str
+    provenance: str
+    tag: str
+    source: str | None
+    source_text: str | None = None
+
+
+# ---------------------------------------------------------------- YAML with line numbers
+
+
+def _index_lines(node: yaml.Node, path: YamlPath, out: dict[YamlPath, int]) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            out[child] = key.start_mark.line + 1
+            _index_lines(value, child, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, (*path, i), out)
+
+
+def read_yaml(path: Path, what: str) -> tuple[Any, dict[YamlPath, int], list[Issue]]:
+    """Parse a YAML file; return the data, the line of every key path, and any problem (never raises)."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        return None, {}, [Issue(name, None, f"cannot read the {what} ({e.strerror}).")]
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e)
+        return None, {}, [Issue(name, mark.line + 1 if mark else None, f"is not valid YAML: {problem}.",
+                                "Fix the indentation or quoting there.")]
+    lines: dict[YamlPath, int] = {}
+    if node is not None:
+        _index_lines(node, (), lines)
+    return data, lines, []
+
+
+def pydantic_issues(e: ValidationError, file: str, lines: dict[YamlPath, int], data: Any, root: type[BaseModel]) -> list[Issue]:
+    """Every validation error as an Issue at its file:line; unknown keys get a did-you-mean hint."""
+    issues = []
+    for err in e.errors():
+        loc = _yaml_loc(err["loc"], data)
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            known = known_keys(root, loc[:-1], data)
+            hint = did_you_mean(str(loc[-1]), known) if known else None
+            issues.append(Issue(file, line_for(lines, loc), f"unknown key '{loc[-1]}' at {where}.",
+                                hint or (f"Known keys here: {', '.join(known)}." if known else "Remove it.")))
+        elif err["type"] == "missing":
+            issues.append(Issue(file, line_for(lines, loc[:-1]), f"'{where}' is required.", "Add it."))
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            issues.append(Issue(file, line_for(lines, (*loc, "kind")), f"{where}: 'kind' must be one of {', '.join(KINDS)}.",
+                                did_you_mean(str(_get(data, (*loc, "kind")) or ""), list(KINDS))))
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            issues.append(Issue(file, line_for(lines, loc), f"{where}: {msg}."))
+    return issues
+
+
+def _get(data: Any, loc: YamlPath) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _yaml_loc(loc: tuple[Any, ...], data: Any) -> YamlPath:
+    """Drop the tag pydantic inserts after a discriminated-union member (components.kpi.<kind>.pool -> components.kpi.pool)."""
+    out: list[Any] = []
+    for part in loc:
+        if isinstance(part, str) and part in KINDS and isinstance(_get(data, out), dict) and _get(data, (*out, part)) is None:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete alternatives of an annotation (Optional, Annotated and unions removed)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [x for a in typing.get_args(tp) for x in _unwrap(a)]
+    return [tp]
+
+
+def known_keys(root: type[BaseModel], parent: YamlPath, data: Any) -> list[str]:
+    """Field names valid at `parent`, for 'did you mean' hints."""
+    options: list[Any] = [root]
+    for depth, part in enumerate(parent):
+        node = _get(data, parent[: depth + 1])
+        nxt: list[Any] = []
+        for tp in options:
+            origin = typing.get_origin(tp)
+            if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str) and part in tp.model_fields:
+                nxt.extend(_unwrap(tp.model_fields[part].annotation))
+            elif origin is dict:
+                nxt.extend(_unwrap(typing.get_args(tp)[1]))
+            elif origin is list and isinstance(part, int):
+                nxt.extend(_unwrap(typing.get_args(tp)[0]))
+        # a component: pick the model its `kind` names
+        kinds = [t for t in nxt if isinstance(t, type) and t in KINDS.values()]
+        if kinds and isinstance(node, dict):
+            chosen = KINDS.get(node.get("kind"))
+            nxt = [chosen] if chosen else []
+        options = nxt
+    models = [t for t in options if isinstance(t, type) and issubclass(t, BaseModel)]
+    return list(models[0].model_fields) if len(models) == 1 else []
+
+
+# ---------------------------------------------------------------- overrides
+
+
+def apply_overrides(data: dict, sets: list[str] | tuple[str, ...]) -> list[Issue]:
+    """Apply `key=value` overrides in place. A parameter keeps its place; its provenance becomes 'override'."""
+    issues: list[Issue] = []
+    for s in sets:
+        key, sep, raw = s.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            issues.append(Issue("--set", None, f"'{s}' is not KEY=VALUE.", "For example --set kpi.pmpm_max=3.50."))
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        parts = key.split(".")
+        comps = data.get("components")
+        base = comps if isinstance(comps, dict) and parts[0] in comps else data
+        node: Any = base
+        for i, part in enumerate(parts[:-1]):
+            if not isinstance(node, dict) or part not in node:
+                issues.append(_unknown_part(key, parts[: i + 1], node, base is data, data))
+                node = None
+                break
+            node = node[part]
+        if node is None:
+            continue
+        last = parts[-1]
+        if not isinstance(node, dict) or last not in node:
+            issues.append(_unknown_part(key, parts, node, base is data, data))
+            continue
+        target = node[last]
+        if value is None:  # key=null removes an optional parameter (validation says if it was required)
+            del node[last]
+        elif _is_param(target):
+            target.update(value=value, provenance="override", source=f"--set {key}")
+        elif last == "value" and _is_param(node):
+            node.update(value=value, provenance="override", source=f"--set {key}")
+        elif isinstance(target, dict):
+            issues.append(Issue("--set", None, f"'{key}' is a section, not a parameter.",
+                                f"Set one of its keys: {', '.join(f'{key}.{k}' for k in target)}."))
+        else:
+            node[last] = value
+    return issues
+
+
+def _is_param(node: Any) -> bool:
+    return isinstance(node, dict) and "value" in node and "provenance" in node
+
+
+def _unknown_part(key: str, parts: list[str], node: Any, top: bool, data: dict) -> Issue:
+    known = list(node) if isinstance(node, dict) else []
+    if len(parts) == 1 and top:
+        known = [*(data.get("components") or {}), *[k for k in data if k != "components"]]
+    hint = did_you_mean(parts[-1], [str(k) for k in known])
+    where = ".".join(parts)
+    return Issue("--set", None, f"'{key}': no parameter '{where}' in this program.",
+                 hint or "Run `bhm programs NAME` to list the parameters.")
+
+
+# ---------------------------------------------------------------- checks beyond the schema
+
+
+def check_program(loaded: LoadedProgram) -> list[Issue]:
+    p, file = loaded.program, str(loaded.path)
+    issues: list[Issue] = []
+
+    def add(loc: YamlPath, message: str, hint: str | None = None) -> None:
+        issues.append(Issue(file, loaded.line(*loc), message, hint))
+
+    for loc, param in _walk_params(p):
+        src = getattr(param, "source", None)
+        if param.provenance != "override" and src is not None and src not in p.sources:
+            add((*loc, "source"), f"source '{src}' is not listed under sources.", did_you_mean(src, list(p.sources)))
+        if param.provenance != "override" and src is None:
+            add(loc, "a parameter needs a source (a key of `sources`).", "Add source: <key>.")
+
+    if p.tracks:
+        if p.default_track is None:
+            add(("tracks",), "a program with tracks needs default_track.", f"Add default_track: {next(iter(p.tracks))}.")
+        elif p.default_track not in p.tracks:
+            add(("default_track",), f"default_track '{p.default_track}' is not a track.", did_you_mean(p.default_track, list(p.tracks)))
+    elif p.default_track is not None:
+        add(("default_track",), "default_track given but the program has no tracks.", "Remove it or add tracks.")
+
+    names = list(p.components)
+    for i, (name, c) in enumerate(p.components.items()):
+        base = ("components", name)
+        for t in c.tracks or []:
+            if t not in p.tracks:
+                add((*base, "tracks"), f"component '{name}' applies to unknown track '{t}'.",
+                    did_you_mean(t, list(p.tracks)) or "Declare it under tracks.")
+        if isinstance(c, PassThrough):
+            for ref in c.of:
+                if ref not in p.components:
+                    add((*base, "of"), f"pass-through '{name}' refers to unknown component '{ref}'.", did_you_mean(ref, names))
+                elif names.index(ref) > i:
+                    add((*base, "of"), f"pass-through '{name}' comes before component '{ref}' it passes on.", "Move it after.")
+                elif isinstance(p.components[ref], PassThrough):
+                    add((*base, "of"), f"pass-through '{name}' cannot pass on another pass-through ('{ref}').")
+        if isinstance(c, IncentivePool):
+            _check_scorecard(c, base, add)
+            if not c.measures and c.pool_from_inputs is None:
+                add((*base, "measures"), f"incentive pool '{name}' has no measures, so it would pay its whole pool unconditionally.",
+                    "Add measures, or use pool_from_inputs: true for an amount the payer reports.")
+            if c.ceiling_pct_of_capitation is not None and c.capitation_pct_max is None:
+                add((*base, "ceiling_pct_of_capitation"), "a capitation ceiling needs a pool set by capitation_pct_max.")
+        if isinstance(c, SharedSavings):
+            for key, table in (("msr", c.msr.table), ("msr", c.msr.elected.size_based_table if c.msr.elected else None)):
+                if table is not None and table not in p.msr_tables:
+                    add((*base, key), f"unknown MSR table '{table}'.", did_you_mean(table, list(p.msr_tables)) or "Declare it under msr_tables.")
+            if c.msr.elected is not None and any(not 0 <= a <= 1 for a in c.msr.elected.allowed):
+                add((*base, "msr", "elected", "allowed"), "elected rates are fractions between 0 and 1.")
+            if c.count_in_actual is not None:
+                for ref in c.count_in_actual.components:
+                    if ref in p.components and names.index(ref) > i:
+                        add((*base, "count_in_actual"), f"count_in_actual names '{ref}', which comes after '{name}'.",
+                            "Move it before.")
+                    if not isinstance(p.components.get(ref), PopulationPayment):
+                        add((*base, "count_in_actual"), f"count_in_actual names '{ref}', which is not a population_payment component.",
+                            did_you_mean(ref, [n for n, x in p.components.items() if isinstance(x, PopulationPayment)]))
+        if needs_quality(c) and p.quality is None:
+            add(base, f"component '{name}' depends on the quality score but the program has no quality section.", "Add quality:.")
+    if p.quality is not None and p.quality.source == "measures":
+        _check_scorecard(p.quality, ("quality",), add)
+        if not p.quality.measures:
+            add(("quality",), "quality from measures needs measures.", "Add quality.measures, or use source: inputs.")
+    for tname, table in p.msr_tables.items():
+        prev = None
+        for i, band in enumerate(table.bands):
+            loc = ("msr_tables", tname, "bands", i)
+            if band.max is not None and band.max <= band.min:
+                add(loc, f"band {band.min}-{band.max} ends before it starts.")
+            if band.max is None and i != len(table.bands) - 1:
+                add(loc, "only the last band may be open-ended (no max).")
+            if prev is not None and (prev.max is None or band.min <= prev.max):
+                add(loc, f"band starting at {band.min} overlaps the one before.", "Bands go up in order.")
+            if not (0 <= band.start <= 1 and 0 <= band.end <= 1):
+                add(loc, "MSR values are fractions between 0 and 1.")
+            prev = band
+    return issues
+
+
+def _check_scorecard(card: Scorecard, base: YamlPath, add) -> None:  # noqa: ANN001
+    if card.measures and sum(m.weight.value for m in card.measures.values()) == 0:
+        add((*base, "measures"), "every measure weight is 0.", "Give at least one measure a positive weight.")
+    for mid, m in card.measures.items():
+        tiers = m.tiers or card.tiers
+        if not tiers:
+            add((*base, "measures", mid), f"measure '{mid}' has no tiers.", "Add tiers to the component or the measure.")
+        if m.unit != "proportion" and any(t.rule == "improvement" for t in tiers.values()) and m.tiers is None:
+            add((*base, "measures", mid),
+                f"measure '{mid}' is in {m.unit} but shares tiers with an absolute `improvement` target.",
+                "Give it its own tiers, or use gap_closure / relative_improvement.")
+    for where, tiers in [((*base, "tiers"), card.tiers)] + [((*base, "measures", k, "tiers"), m.tiers) for k, m in card.measures.items() if m.tiers]:
+        credits = [t.credit.value for t in tiers.values()]
+        if any(b <= a for a, b in zip(credits, credits[1:], strict=False)):
+            add(where, "tier credits must rise from one tier to the next.", "List tiers from the lowest credit to the highest.")
+
+
+def _walk_params(obj: Any, loc: YamlPath = ()) -> list[tuple[YamlPath, Any]]:
+    """Every parameter-like object (Param, Flag, MsrTable, Election and the like) with its YAML path."""
+    found: list[tuple[YamlPath, Any]] = []
+    if isinstance(obj, BaseModel) and "provenance" in type(obj).model_fields:  # a value, table or election with provenance
+        found.append((loc, obj))
+        if isinstance(obj, MsrTable):
+            found.extend(_walk_params(obj.interpolation, (*loc, "interpolation")))
+        return found
+    if isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            found.extend(_walk_params(getattr(obj, name), (*loc, name)))
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            found.extend(_walk_params(v, (*loc, k)))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            found.extend(_walk_params(v, (*loc, i)))
+    return found
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else (
+            f"{float(value):g}" if (value * 10**6).denominator == 1 else f"{value.numerator}/{value.denominator}")
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def parameters(program: Program, lines: dict[YamlPath, int] | None = None) -> list[ParamRow]:
+    """Every parameter with its dotted path as `--set` takes it, its value and provenance (in file order given lines)."""
+    rows = []
+    found = _walk_params(program)
+    if lines:
+        found.sort(key=lambda x: line_for(lines, x[0]) or 0)
+    for loc, p in found:
+        path = ".".join(str(x) for x in (loc[1:] if loc and loc[0] == "components" else loc))
+        if isinstance(p, (Param, Flag)):
+            value = _show(p.value)
+        elif isinstance(p, MsrTable):
+            value = "; ".join(f"{b.min:,}-{'' if b.max is None else f'{b.max:,}'}: {_pct(b.start)}" +
+                              ("" if b.start == b.end else f"->{_pct(b.end)}") for b in p.bands)
+        elif isinstance(p, Election):
+            value = "elect one of " + ", ".join(_pct(a) for a in p.allowed) + (" or size_based" if p.size_based_table else "")
+        else:
+            value = ", ".join(getattr(p, "components", []) or []) or "-"
+        src = getattr(p, "source", None)
+        rows.append(ParamRow(path, value, p.provenance, TAGS[p.provenance], src, program.sources.get(src) if src else None))
+    return rows
+
+
+def _pct(x: Fraction) -> str:
+    return f"{float(x) * 100:g}%"
+
+
+# ---------------------------------------------------------------- loading
+
+
+def program_from_data(data: Any, path: Path, text: str = "", lines: dict[YamlPath, int] | None = None,
+                      overrides: tuple[str, ...] = ()) -> tuple[LoadedProgram | None, list[Issue]]:
+    """Validate already-parsed program data (e.g. built in a test) with every issue reported."""
+    lines = lines or {}
+    name = str(path)
+    if not isinstance(data, dict):
+        return None, [Issue(name, 1, "a program file must be a YAML mapping with id, title, performance_year, components.")]
+    try:
+        program = Program.model_validate(data)
+    except ValidationError as e:
+        return None, pydantic_issues(e, name, lines, data, Program)
+    loaded = LoadedProgram(program, path, text, lines, overrides)
+    issues = check_program(loaded)
+    return (None if issues else loaded), issues
+
+
+def validate_program(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[LoadedProgram | None, list[Issue]]:
+    """Load one program file, apply overrides, and check it; return it (or None) and every issue found."""
+    data, lines, issues = read_yaml(path, "program file")
+    if issues:
+        return None, issues
+    if overrides and isinstance(data, dict):
+        issues = apply_overrides(data, overrides)  # data is freshly parsed: change it in place
+        if issues:
+            return None, issues
+    text = path.read_text(encoding="utf-8")
+    return program_from_data(data, path, text, lines, tuple(overrides))
+
+
+def program_files(paths: list[Path] | None = None) -> list[Path]:
+    files: list[Path] = []
+    for p in paths or [programs_dir()]:
+        if p.is_dir():
+            files.extend(sorted(x for x in p.glob("*.y*ml") if x.suffix in (".yaml", ".yml")))
+        else:
+            files.append(p)
+    return files
+
+
+def validate_programs(paths: list[Path] | None = None) -> tuple[list[LoadedProgram], list[Issue]]:
+    loaded: list[LoadedProgram] = []
+    issues: list[Issue] = []
+    seen: dict[tuple[str, int], str] = {}
+    for f in program_files(paths):
+        lp, found = validate_program(f)
+        issues.extend(found)
+        if lp is None:
+            continue
+        key = (lp.program.id, lp.program.performance_year)
+        if key in seen:
+            issues.append(Issue(str(f), lp.line("id"), f"program {key[0]} {key[1]} is also defined in {seen[key]}.",
+                                "Keep one file per program and performance year."))
+        seen[key] = str(f)
+        loaded.append(lp)
+    return sorted(loaded, key=lambda x: (x.program.id, x.program.performance_year)), issues
+
+
+def load_programs(paths: list[Path] | None = None) -> list[LoadedProgram]:
+    """Every program file (default: the shipped ones), validated; raise SpecError listing every problem."""
+    loaded, issues = validate_programs(paths)
+    if issues:
+        raise SpecError(issues)
+    return loaded
+
+
+def find_program(name: str, year: int | None = None, overrides: list[str] | tuple[str, ...] = ()) -> LoadedProgram:
+    """A shipped program by id (and performance year), or a program file by path; overrides applied."""
+    as_path = Path(name)
+    if as_path.suffix in (".yaml", ".yml") or as_path.is_file():
+        if not as_path.is_file():
+            raise SpecError([Issue(name, None, "program file does not exist.")])
+        lp, issues = validate_program(as_path, overrides)
+    else:
+        candidates = [f for f in program_files() if _id_of(f) == name]
+        if not candidates:
+            ids = sorted({_id_of(f) for f in program_files()})
+            raise SpecError([Issue("--program", None, f"unknown program '{name}'.",
+                                   did_you_mean(name, ids) or f"Shipped programs: {', '.join(ids)}.")])
+        by_year = {_year_of(f): f for f in candidates}
+        if year is not None and year not in by_year:
+            raise SpecError([Issue("--program", None, f"program '{name}' has no rules for performance year {year}.",
+                                   f"Years available: {', '.join(map(str, sorted(by_year)))}.")])
+        chosen = by_year[year] if year is not None else by_year[max(by_year)]
+        lp, issues = validate_program(chosen, overrides)
+    if issues or lp is None:
+        raise SpecError(issues)
+    if year is not None and lp.program.performance_year != year:
+        raise SpecError([Issue(str(lp.path), lp.line("performance_year"),
+                               f"program is for performance year {lp.program.performance_year}, not {year}.")])
+    return lp
+
+
+def _id_of(path: Path) -> str:
+    """Shipped files are named <id>_<year>.yaml."""
+    stem, _, year = path.stem.rpartition("_")
+    return stem if year.isdigit() else path.stem
+
+
+def _year_of(path: Path) -> int:
+    return int(path.stem.rpartition("_")[2]) if path.stem.rpartition("_")[2].isdigit() else 0
+
+
+def program_ids() -> list[str]:
+    return sorted({_id_of(f) for f in program_files()})
+
+
+@dataclass
+class ProgramListing:
+    loaded: LoadedProgram
+    params: list[ParamRow] = field(default_factory=list)
+
+
+def describe_programs(name: str | None = None, year: int | None = None, overrides: tuple[str, ...] = ()) -> list[ProgramListing]:
+    """What `bhm programs` shows: each shipped program (or the one named) with its parameters and provenance."""
+    if name is not None:
+        lps = [find_program(name, year, overrides)]
+    else:
+        lps = [lp for lp in load_programs() if year is None or lp.program.performance_year == year]
+    return [ProgramListing(lp, parameters(lp.program, lp.lines)) for lp in lps]
+
+
+__all__ = [
+    "LoadedProgram", "ParamRow", "apply_overrides", "describe_programs", "find_program", "load_programs", "parameters",
+    "program_from_data", "program_ids", "programs_dir", "read_yaml", "validate_program", "validate_programs",
+]

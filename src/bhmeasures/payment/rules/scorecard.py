@@ -1,0 +1,165 @@
+"""Measure tiers and credit: where each rate stands against its targets, and the quality score built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from bhmeasures.payment.inputs import Rate
+from bhmeasures.payment.models import MeasureRef, Program, Scorecard, Tier
+from bhmeasures.payment.money import money, number, pct
+from bhmeasures.payment.result import LineItem
+from bhmeasures.payment.rules.context import EntityContext
+
+
+def show(value: Fraction | None, unit: str | None) -> str:
+    if value is None:
+        return "-"
+    if unit == "proportion":
+        return pct(value)
+    if unit == "dollars":
+        return money(round(value * 100))
+    return number(value)
+
+
+def meets(rate: Fraction, target: Fraction, lower_is_better: bool) -> bool:
+    """Reaching the target counts: >= for higher-is-better, <= for lower-is-better."""
+    return rate <= target if lower_is_better else rate >= target
+
+
+@dataclass(frozen=True)
+class Scored:
+    measure_id: str
+    ref: MeasureRef
+    rate: Rate
+    weight: Fraction
+    targets: dict[str, Fraction] | None  # None when baseline or benchmark is missing (no rate, or a reported QS)
+    tier: str | None
+    credit: Fraction
+
+    @property
+    def available(self) -> bool:
+        return self.rate.value is not None
+
+    def targets_text(self) -> str | None:
+        if not self.targets:
+            return None
+        op = "<=" if self.ref.lower_is_better else ">="
+        return "; ".join(f"{t} {op} {show(v, self.ref.unit)}" for t, v in self.targets.items())
+
+    def rate_text(self) -> str:
+        r = self.rate
+        if r.value is None:
+            return f"rate not available ({r.note})" if r.note else "rate not available"
+        counts = f" = {r.numerator:,}/{r.denominator:,}" if r.denominator else ""
+        src = " from the inputs" if r.source == "inputs" else ""
+        extra = f"; {r.note}" if r.note and r.source == "inputs" else ""
+        return f"rate {show(r.value, self.ref.unit)}{counts}{src}{extra}"
+
+    def standing(self) -> str:
+        """'reaches tier2 (>= 16.00%): 100% credit' or 'misses tier1 (>= 15.00%): no credit'."""
+        if not self.available:
+            return "no credit"
+        if self.targets is None:
+            return "no targets (no baseline or benchmark in the inputs): no credit"
+        op = "<=" if self.ref.lower_is_better else ">="
+        if self.tier is None:
+            first = next(iter(self.targets))
+            return f"misses {first} ({op} {show(self.targets[first], self.ref.unit)}): no credit"
+        return f"reaches {self.tier} ({op} {show(self.targets[self.tier], self.ref.unit)}): {float(self.credit) * 100:g}% credit"
+
+    def brief(self) -> str:
+        if not self.available:
+            return f"rate not available ({self.rate.brief or 'no rate'})"
+        if self.targets is None:
+            return "no targets (no baseline or benchmark)"
+        op = "<=" if self.ref.lower_is_better else ">="
+        if self.tier is None:
+            first = next(iter(self.targets))
+            return f"misses {first} {op} {show(self.targets[first], self.ref.unit)}"
+        return f"{self.tier} {op} {show(self.targets[self.tier], self.ref.unit)}: {float(self.credit) * 100:g}%"
+
+
+def tier_targets(tiers: dict[str, Tier], ref: MeasureRef, ctx: EntityContext, measure: str) -> dict[str, Fraction] | None:
+    explicit = ctx.fields.targets.get(measure, {})
+    base, bench = ctx.fields.baselines.get(measure), ctx.fields.benchmarks.get(measure)
+    out = {}
+    for name, tier in tiers.items():
+        if name in explicit:
+            out[name] = explicit[name]
+        elif ("baseline" in tier.needs() and base is None) or ("benchmark" in tier.needs() and bench is None):
+            return None
+        else:
+            out[name] = tier.target(base, bench, ref.lower_is_better)
+    return out
+
+
+def score(card: Scorecard, measure: str, ctx: EntityContext) -> Scored:
+    ref = card.measures[measure]
+    tiers = card.tiers_for(measure)
+    rate = ctx.rates[measure]
+    targets = tier_targets(tiers, ref, ctx, measure)
+    weight = card.weights()[measure]
+    if rate.value is None or targets is None:
+        return Scored(measure, ref, rate, weight, targets, None, Fraction(0))
+    reached = [t for t in tiers if meets(rate.value, targets[t], ref.lower_is_better)]
+    best = max(reached, key=lambda t: tiers[t].credit.value, default=None)
+    return Scored(measure, ref, rate, weight, targets, best, tiers[best].credit.value if best else Fraction(0))
+
+
+def measure_item(ctx: EntityContext, component: str, s: Scored, account: str, amount: int, explanation: str,
+                 **extra: object) -> LineItem:
+    r = s.rate
+    return LineItem(
+        ctx.entity_id, component, s.measure_id, account, amount, explanation, s.brief(),
+        measure_id=s.measure_id, unit=s.ref.unit, direction=s.ref.direction, rate=r.value, rate_source=r.source,
+        numerator=r.numerator, denominator=r.denominator, baseline=ctx.fields.baselines.get(s.measure_id),
+        benchmark=ctx.fields.benchmarks.get(s.measure_id), targets=s.targets_text(), tier=s.tier,
+        credit=s.credit, weight=s.weight, **extra,  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    score: Fraction
+    lines: list[LineItem]
+    from_measures: bool  # False when the score was reported in the inputs
+
+
+def quality_score(program: Program, ctx: EntityContext) -> QualityResult:
+    """QS in [0, 1]: the weighted average of tier credit over the quality measures, or the score the inputs report."""
+    q = program.quality
+    assert q is not None
+    given = ctx.fields.quality_score
+    if q.source == "inputs":
+        assert given is not None
+        what = q.description or "reported by the payer"
+        line = LineItem(ctx.entity_id, "quality", "quality score", "memo", 0,
+                        f"quality score {float(given):.4g} from the inputs ({what})", f"QS {float(given):.4g} (inputs)",
+                        quality_score=given)
+        return QualityResult(given, [line], False)
+    scored = [score(q, m, ctx) for m in q.measures]
+    computed = sum((s.weight * s.credit for s in scored), Fraction(0))
+    lines = []
+    for s in scored:
+        why = s.rate_text()
+        if s.available and s.targets is not None:
+            why += f" {s.standing()}"
+        elif s.available:
+            why += ": no targets (no baseline or benchmark in the inputs)"
+        else:
+            why += ": no credit"
+        why += f"; weight {pct(s.weight)} of the quality score"
+        if given is not None:
+            why += " (not used: the inputs report the quality score)"
+        lines.append(measure_item(ctx, "quality", s, "memo", 0, why))
+    terms = " + ".join(f"{pct(s.weight, 1)} x {float(s.credit):g}" for s in scored)
+    if given is not None:
+        text = f"quality score {float(given):.4g} reported in the inputs (measures would give {float(computed):.4g})"
+        qs = given
+    else:
+        text = f"quality score = {terms} = {float(computed):.4g}"
+        qs = computed
+    brief = f"QS {float(qs):.4g}" + (" (inputs)" if given is not None else " from measures")
+    lines.append(LineItem(ctx.entity_id, "quality", "quality score", "memo", 0, text, brief, quality_score=qs))
+    return QualityResult(qs, lines, given is None)

@@ -1,0 +1,206 @@
+"""What `bhm pay` does: find the program, read rates and inputs, derive what is missing, pay, write atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from bhmeasures.bundled import sample_dir
+from bhmeasures.errors import InputError
+from bhmeasures.payment.derive import Derived, derive_from_data
+from bhmeasures.payment.inputs import (
+    ProgramInputs, ResultsRates, bundled_inputs, load_program_inputs, read_results, results_from_bundled_sample,
+    manifest_of,
+)
+from bhmeasures.payment.loader import LoadedProgram, find_program, parameters
+from bhmeasures.payment.models import SharedSavings
+from bhmeasures.payment.money import decimal
+from bhmeasures.payment.result import ACCOUNT_MEANING, PaymentResult
+from bhmeasures.payment.rules import apply_payment_rules
+
+FORMATS = ("parquet", "csv")
+
+
+@dataclass
+class PaymentRun:
+    result: PaymentResult
+    program: LoadedProgram
+    inputs: ProgramInputs
+    rates: ResultsRates
+    derived: Derived | None
+    out: Path
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # defaults the run chose (bundled inputs, bundled data)
+
+
+def _needs_derivation(program: LoadedProgram, inputs: ProgramInputs) -> tuple[bool, bool]:
+    """(any member months or members missing, any actual TCOC missing where a TCOC component applies)."""
+    p = program.program
+    has_tcoc = any(isinstance(c, SharedSavings) for c in p.components.values())
+    mm = tcoc = False
+    for e in inputs.entities:
+        f = inputs.resolved(e, p.id)
+        mm = mm or f.member_months is None or f.members is None
+        tcoc = tcoc or (has_tcoc and f.tcoc_actual is None)
+    return mm, tcoc
+
+
+def pay(
+    program: str,
+    results: Path,
+    inputs: Path | None = None,
+    *,
+    year: int | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    data: Path | None = None,
+) -> PaymentRun:
+    """Pay every entity of the inputs file under `program` (an id or a YAML file), from a `bhm compute` results folder.
+
+    With results of the bundled demo (`bhm compute` with no --data), `inputs` defaults to the bundled
+    sample inputs and `data` to the bundled sample data, from which member months and TCOC are derived.
+    """
+    notes: list[str] = []
+    if not results.is_dir():
+        raise InputError(f"{results}: results folder does not exist; run `bhm compute --out {results}` first, or pass --results DIR.")
+    demo = results_from_bundled_sample(results)
+    if inputs is None:
+        if not demo:
+            raise InputError("--inputs FILE is required (a program-inputs YAML; see docs/payments.md). It defaults to the "
+                             "bundled sample only for results of the bundled demo data.")
+        measured = (manifest_of(results) or {}).get("measurement_period", {}).get("year")
+        inputs = bundled_inputs(year or measured or 2025)
+        notes.append(f"inputs: the bundled sample {inputs}")
+    loaded_inputs = load_program_inputs(inputs)
+    if year is not None and year != loaded_inputs.performance_year:
+        raise InputError(f"{inputs}: the inputs are for performance year {loaded_inputs.performance_year}, not {year}.")
+    year = loaded_inputs.performance_year
+    prog = find_program(program, year, overrides)
+    rates = read_results(results, loaded_inputs.entities)
+    if data is None and demo and inputs.resolve() == bundled_inputs(year).resolve():
+        data = sample_dir()
+        notes.append(f"data: the bundled sample {data} (member months, members and TCOC derived from it)")
+    derived = None
+    want_mm, want_tcoc = _needs_derivation(prog, loaded_inputs)
+    if data is not None and (want_mm or want_tcoc):
+        derived = derive_from_data(data, year, want_tcoc)
+    result = apply_payment_rules(prog, rates, loaded_inputs, derived)
+    result.warnings.extend(_warnings(rates, loaded_inputs, derived, year))
+    return PaymentRun(result, prog, loaded_inputs, rates, derived, Path(), [], notes)
+
+
+def _warnings(rates: ResultsRates, inputs: ProgramInputs, derived: Derived | None, year: int) -> list[str]:
+    out = []
+    extra = sorted(set(rates.by_entity) - set(inputs.entities))
+    if extra and not rates.single_entity:
+        out.append(f"entities in the results but not in the inputs, not paid: {', '.join(extra)}")
+    if rates.measurement_year is not None and rates.measurement_year != year:
+        out.append(f"the rates are for measurement year {rates.measurement_year}, the payment for performance year {year}")
+    if rates.single_entity:
+        out.append(f"the results have no per-entity rows: their total rows are used for {inputs.entities[0]}")
+    if derived is not None:
+        out.extend(derived.notes)
+    return out
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, Fraction):
+        return float(v)
+    return v
+
+
+def to_json(run: PaymentRun) -> dict[str, Any]:
+    r = run.result
+    p = run.program.program
+    entities = []
+    for t in r.totals:
+        items = [{k.removesuffix("_cents"): (str(decimal(v)) if k.endswith("_cents") and v is not None else _json_value(v))
+                  for k, v in vars(i).items() if k != "entity_id"} for i in r.items(t.entity_id)]
+        whatifs = [{k.removesuffix("_cents"): (str(decimal(v)) if k.endswith("_cents") and v is not None else _json_value(v))
+                    for k, v in vars(w).items() if k != "entity_id"} for w in r.what_if if w.entity_id == t.entity_id]
+        entities.append({
+            "entity_id": t.entity_id, "track": t.track,
+            "member_months": None if t.member_months is None else float(t.member_months),
+            "totals": {"earned": str(decimal(t.earned_cents)), "owed": str(decimal(t.owed_cents)), "net": str(decimal(t.net_cents)),
+                       "unearned": str(decimal(t.unearned_cents)), "pass_through": str(decimal(t.pass_through_cents))},
+            "line_items": items, "what_if": whatifs,
+        })
+    return {
+        "program": {"id": p.id, "title": p.title, "performance_year": p.performance_year, "payer": p.payer,
+                    "file": str(run.program.path), "overrides": list(run.program.overrides),
+                    "parameters": [vars(x) for x in parameters(p, run.program.lines)], "notes": p.notes},
+        "inputs": {"file": str(run.inputs.path), "sha256": run.inputs.sha256},
+        "results": {"file": str(run.rates.file), "sha256": run.rates.sha256, "measurement_year": run.rates.measurement_year},
+        "derived_from": None if run.derived is None else str(run.derived.data),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rounding": r.rounding,
+        "accounts": ACCOUNT_MEANING,
+        "money": "decimal strings in dollars; line items of an account sum to the entity's total for it",
+        "warnings": r.warnings,
+        "defaults_used": run.notes,
+        "entities": entities,
+    }
+
+
+def _write_frame(df: pl.DataFrame, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        df.write_parquet(path)
+    else:
+        df.write_csv(path)
+
+
+def write_payment(run: PaymentRun, out: Path, fmt: str = "parquet") -> list[Path]:
+    """line_items, totals and what_if tables plus payment.json, written beside `out` and moved in (JSON last)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    frames = run.result.frames()
+    tables = {f"{n}.{fmt}": df for n, df in frames.items()}
+    names = [*tables, "payment.json"]
+    try:
+        for file, df in tables.items():
+            _write_frame(df, tmp / file, fmt)
+        (tmp / "payment.json").write_text(json.dumps(to_json(run), indent=2, default=str) + "\n", encoding="utf-8")
+        if not out.exists():
+            os.replace(tmp, out)
+        else:
+            for n in frames:  # tables of an earlier run in the other format would now be misleading
+                for f in FORMATS:
+                    if f != fmt:
+                        (out / f"{n}.{f}").unlink(missing_ok=True)
+            for name in names:
+                os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [out / n for n in names]
+
+
+def run_payment(
+    program: str,
+    results: Path,
+    inputs: Path | None,
+    out: Path,
+    fmt: str = "parquet",
+    *,
+    year: int | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    data: Path | None = None,
+) -> PaymentRun:
+    """`bhm pay`: pay, then write the tables and payment.json to `out` (nothing is written if anything fails)."""
+    run = pay(program, results, inputs, year=year, overrides=overrides, data=data)
+    run.files = write_payment(run, out, fmt)
+    run.out = out.resolve()
+    return run
