@@ -18,10 +18,9 @@ from bhmeasures.payment.models import (
     KINDS, TAGS, Election, Flag, IncentivePool, MsrTable, Param, PassThrough, PopulationPayment, Program, Scorecard,
     SharedSavings, needs_quality,
 )
-from bhmeasures.spec.loader import did_you_mean, line_for
+from bhmeasures.spec.loader import did_you_mean, line_for, read_yaml
 
 YamlPath = tuple[Any, ...]
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def programs_dir() -> Path:
@@ -53,39 +52,6 @@ class ParamRow:
 
 
 # ---------------------------------------------------------------- YAML with line numbers
-
-
-def _index_lines(node: yaml.Node, path: YamlPath, out: dict[YamlPath, int]) -> None:
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = (*path, key.value)
-            out[child] = key.start_mark.line + 1
-            _index_lines(value, child, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index_lines(item, (*path, i), out)
-
-
-def read_yaml(path: Path, what: str) -> tuple[Any, dict[YamlPath, int], list[Issue]]:
-    """Parse a YAML file; return the data, the line of every key path, and any problem (never raises)."""
-    name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        return None, {}, [Issue(name, None, f"cannot read the {what} ({e.strerror}).")]
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e)
-        return None, {}, [Issue(name, mark.line + 1 if mark else None, f"is not valid YAML: {problem}.",
-                                "Fix the indentation or quoting there.")]
-    lines: dict[YamlPath, int] = {}
-    if node is not None:
-        _index_lines(node, (), lines)
-    return data, lines, []
 
 
 def pydantic_issues(e: ValidationError, file: str, lines: dict[YamlPath, int], data: Any, root: type[BaseModel]) -> list[Issue]:

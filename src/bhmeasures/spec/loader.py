@@ -67,26 +67,49 @@ def _loc_to_yaml(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(_PYDANTIC_ALIASES.get(p, p) if isinstance(p, str) else p for p in loc)
 
 
-def load_spec_file(path: Path) -> tuple[LoadedSpec | None, list[Issue]]:
-    """Parse and validate the structure of one spec file; return every issue found."""
+@dataclass(frozen=True)
+class YamlFile:
+    data: Any
+    lines: dict[Path_, int]
+    text: str
+
+
+def read_yaml_file(path: Path, what: str) -> tuple[YamlFile | None, list[Issue]]:
+    """Parse a YAML file: its data, the line of every key path and its text, or the problems (never raises)."""
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
-        return None, [Issue(name, None, f"cannot read the spec file ({e.strerror}).")]
+        return None, [Issue(name, None, f"cannot read the {what} ({e.strerror}).")]
     try:
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader (C-accelerated when available)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else None
         problem = getattr(e, "problem", None) or str(e)
-        return None, [Issue(name, line, f"is not valid YAML: {problem}.", "Fix the indentation or quoting there.")]
-    if not isinstance(data, dict):
-        return None, [Issue(name, 1, "a measure spec must be a YAML mapping with id, title, defines, populations.")]
+        return None, [Issue(name, mark.line + 1 if mark else None, f"is not valid YAML: {problem}.",
+                            "Fix the indentation or quoting there.")]
     lines: dict[Path_, int] = {}
     if node is not None:
         _index_lines(node, (), lines)
+    return YamlFile(data, lines, text), []
+
+
+def read_yaml(path: Path, what: str) -> tuple[Any, dict[Path_, int], list[Issue]]:
+    """Like read_yaml_file, as (data, lines, problems)."""
+    parsed, problems = read_yaml_file(path, what)
+    return (parsed.data, parsed.lines, []) if parsed else (None, {}, problems)
+
+
+def load_spec_file(path: Path) -> tuple[LoadedSpec | None, list[Issue]]:
+    """Parse and validate the structure of one spec file; return every issue found."""
+    name = str(path)
+    parsed, problems = read_yaml_file(path, "spec file")
+    if parsed is None:
+        return None, problems
+    data, lines, text = parsed.data, parsed.lines, parsed.text
+    if not isinstance(data, dict):
+        return None, [Issue(name, 1, "a measure spec must be a YAML mapping with id, title, defines, populations.")]
     try:
         spec = MeasureSpec.model_validate(data)
     except ValidationError as e:
