@@ -143,3 +143,11 @@ def test_parquet_line_used_by_a_measure_must_have_its_dates(tmp_path: Path) -> N
     assert result.exit_code == ExitCode.INPUT_INVALID, result.output
     assert "medical_claim.parquet: column claim_start_date is empty on 1 line(s)" in result.output and "'OP1'" in result.output
     assert not out.exists()
+
+
+def test_a_bad_date_is_reported_once(tmp_path: Path) -> None:
+    data = write_data(tmp_path / "d", pharmacy_claim=PHARMACY.replace("2025-03-10", "2025-02-30"))
+    result = run(data, tmp_path / "out")
+    assert result.exit_code == ExitCode.INPUT_INVALID
+    assert "dispensing_date has 1 value(s) that are not dates" in result.output
+    assert "is empty" not in result.output

@@ -195,10 +195,14 @@ def _normalise(table: str, frame: pl.LazyFrame, path: str, csv_like: bool) -> tu
     # Empty required values: checked on every row of text files and small tables; in large typed claim
     # files the engine checks them on the lines a measure uses (a full extra pass would cost as much as
     # the measures themselves).
+    empty: list[tuple[str, str, pl.Expr]] = []  # tested on the values as read, so a bad date is not also "empty"
     if csv_like or table not in LARGE_TABLES:
         for c in required:
             if c in keep and types[c] in (STR, DATE) and c not in ("gender", "diagnosis_code_1"):
-                rules.append((c, "is empty", pl.col(c).is_null()))
+                blank = pl.col(c).is_null()
+                if schema[c] == pl.String:
+                    blank = blank | (pl.col(c).str.strip_chars() == "")
+                empty.append((c, "is empty", blank))
     if table == "pharmacy_claim" and "days_supply" in keep:
         rules.append(("days_supply", "is negative", pl.col("days_supply") < 0))
     if table == "eligibility":
@@ -207,17 +211,18 @@ def _normalise(table: str, frame: pl.LazyFrame, path: str, csv_like: bool) -> tu
     if table == "attribution":
         rules.append(("end_date", "is before start_date", pl.col("end_date") < pl.col("start_date")))
     label, offset = ("line", 2) if csv_like else ("row", 1)
-    # one pass for the parse checks (on the raw strings), one for the contract rules (on typed values)
-    counts = frame.select(e.sum().alias(f"_{i}") for i, (_, _, e) in enumerate(checks)).collect().row(0) if checks else ()
-    rule_counts = typed.select(e.fill_null(False).sum().alias(f"_{i}") for i, (_, _, e) in enumerate(rules)).collect().row(0) if rules else ()
-    for (c, kind, e), n in zip(checks, counts, strict=True):
-        if n:
-            bad = frame.with_row_index("_row").filter(e).select("_row", c).head(_EXAMPLES).collect()
-            problems.append(f"{path}: column {c} has {n} value(s) that are not {_KIND_TEXT[kind]}, {_examples(bad, c, offset, label)}.")
-    for (c, text, e), n in zip(rules, rule_counts, strict=True):
-        if n:
-            bad = typed.with_row_index("_row").filter(e.fill_null(False)).select("_row", c).head(_EXAMPLES).collect()
-            problems.append(f"{path}: column {c} {text} in {n} row(s), {_examples(bad, c, offset, label)}.")
+    # each list of tests is counted in one pass over the frame it reads (raw strings or typed values)
+    not_parsed = [(c, f"has {{n}} value(s) that are not {_KIND_TEXT[kind]}", e) for c, kind, e in checks]
+    broken = [(c, f"{text} in {{n}} row(s)", e.fill_null(False)) for c, text, e in rules]
+    blank = [(c, f"{text} in {{n}} row(s)", e) for c, text, e in empty]
+    for source, tests in ((frame, blank), (frame, not_parsed), (typed, broken)):
+        if not tests:
+            continue
+        counts = source.select(e.sum().alias(f"_{i}") for i, (_, _, e) in enumerate(tests)).collect().row(0)
+        for (c, text, e), n in zip(tests, counts, strict=True):
+            if n:
+                bad = source.with_row_index("_row").filter(e).select("_row", c).head(_EXAMPLES).collect()
+                problems.append(f"{path}: column {c} {text.format(n=n)}, {_examples(bad, c, offset, label)}.")
     return typed, problems
 
 
