@@ -25,7 +25,7 @@ def test_command_has_help_and_is_documented(name: str) -> None:
 def test_readme_set_up_commands_are_marked_for_ci() -> None:
     for marker in ("<!-- demo-command -->", "<!-- test-command -->"):
         after = README.split(marker, 1)[1]
-        first = next(line for line in after.splitlines() if line.strip())
+        first = next(line for line in after.splitlines() if line.startswith("$ "))
         assert first.startswith("$ python3 -m venv .venv"), first
     assert "bash -c" in (ROOT / ".ci" / "run").read_text()
 
