@@ -57,11 +57,18 @@ def encounters(lines: pl.DataFrame, key: str) -> pl.DataFrame:
 
 
 def stays(lines: pl.DataFrame, key: str) -> pl.DataFrame:
-    """One stay per institutional claim: first admission date to last discharge date; indexed on discharge."""
+    """Inpatient stays, indexed on the discharge date.
+
+    A claim runs from its admission date to its discharge date. Claims of one member with the same
+    admission date are one stay billed in parts (interim bills of a long stay): the stay ends at the
+    last discharge and is named by the claim that carries it.
+    """
     if lines.is_empty():
         return empty_events()
-    df = lines.filter(pl.col(key)).group_by("member_id", "claim_id").agg(
+    claims = lines.filter(pl.col(key)).group_by("member_id", "claim_id").agg(
         pl.col("admission_date").min().alias("start_date"), pl.col("discharge_date").max().alias("end_date"))
+    df = claims.sort("end_date", "claim_id").group_by("member_id", "start_date").agg(
+        pl.col("claim_id").last(), pl.col("end_date").last())
     return df.select(pl.lit("medical_claim").alias("source"), "member_id", pl.col("claim_id").alias("event_id"), "claim_id",
                      "start_date", "end_date", pl.col("end_date").alias("index_date"))
 
