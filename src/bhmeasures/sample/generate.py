@@ -614,6 +614,13 @@ class _Chunk:
         return elig, attr
 
     # ---- event placement ----
+    def ed_visits(self, per_1000: float, weights: tuple[float, ...], ages: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Members and days of ED visits at an age-weighted rate, some repeated within 30 days."""
+        m = self.draw_members(per_1000 / 1000 * self.age_weight(weights, ages))
+        day = self.place(m)
+        rep = self.rng.random(len(m)) < ED_REPEAT_30D_SHARE
+        return np.concatenate([m, m[rep]]), np.concatenate([day, day[rep] + self.rng.integers(1, 31, int(rep.sum()))])
+
     def place(self, m: np.ndarray) -> np.ndarray:
         """A uniformly random covered day in the year for each member index in `m`."""
         tot = self.len1[m] + self.len2[m]
@@ -875,12 +882,7 @@ class _Chunk:
         self.stay("nonacute_stay", m, self.place(m), rng.integers(5, 41, len(m)))
 
         # --- ED visits for SUD ---
-        w = self.age_weight((0.0, 0.02, 0.5, 1.6, 0.4), (10, 13, 18, 65))
-        m = self.draw_members(ED_SUD_PER_1000 / 1000 * w)
-        day = self.place(m)
-        rep = rng.random(len(m)) < ED_REPEAT_30D_SHARE
-        m = np.concatenate([m, m[rep]])
-        day = np.concatenate([day, day[rep] + rng.integers(1, 31, int(rep.sum()))])
+        m, day = self.ed_visits(ED_SUD_PER_1000, (0.0, 0.02, 0.5, 1.6, 0.4), (10, 13, 18, 65))
         k = len(m)
         od = rng.random(k) < ED_OVERDOSE_SHARE
         dx1 = np.where(od, _choice(rng, _POOLS["overdose_principal"], k), _choice(rng, _POOLS["sud"], k))
@@ -892,12 +894,7 @@ class _Chunk:
         self.follow_up(m, day, FUA_FOLLOW_UP, 0, FUA_MIX, "sud")
 
         # --- ED visits for mental illness / self-harm ---
-        w = self.age_weight((0.0, 0.4, 1.5, 1.2, 0.4), (6, 13, 18, 65))
-        m = self.draw_members(ED_MI_PER_1000 / 1000 * w)
-        day = self.place(m)
-        rep = rng.random(len(m)) < ED_REPEAT_30D_SHARE
-        m = np.concatenate([m, m[rep]])
-        day = np.concatenate([day, day[rep] + rng.integers(1, 31, int(rep.sum()))])
+        m, day = self.ed_visits(ED_MI_PER_1000, (0.0, 0.4, 1.5, 1.2, 0.4), (6, 13, 18, 65))
         k = len(m)
         r = rng.random(k)
         sh_principal = r < ED_SELF_HARM_SHARE * 0.6
