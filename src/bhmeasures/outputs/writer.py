@@ -66,27 +66,38 @@ def _write_frame(df: pl.DataFrame, path: Path, fmt: str) -> None:
         df.write_csv(path)
 
 
-def write_results(result: ComputeResult, manifest: dict[str, Any], out: Path, fmt: str = "parquet") -> list[Path]:
-    """Write into a temporary folder beside `out`, then move the files in; manifest.json goes last."""
+def write_atomically(out: Path, tables: dict[str, pl.DataFrame], documents: dict[str, Any], fmt: str = "parquet") -> list[Path]:
+    """Write `tables` (as NAME.FMT) and JSON `documents` into a temporary folder beside `out`, then move them in.
+
+    A new `out` arrives in one rename; into an existing one the files are replaced one by one, the JSON
+    documents last, and tables an earlier run wrote in the other format are removed.
+    """
     if fmt not in FORMATS:
         msg = f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}"
         raise ValueError(msg)
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    names = [f"summary.{fmt}", f"detail.{fmt}", "manifest.json"]
+    names = [*(f"{n}.{fmt}" for n in tables), *documents]
     try:
-        _write_frame(result.summary, tmp / names[0], fmt)
-        _write_frame(result.detail, tmp / names[1], fmt)
-        (tmp / names[2]).write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+        for name, df in tables.items():
+            _write_frame(df, tmp / f"{name}.{fmt}", fmt)
+        for name, doc in documents.items():
+            (tmp / name).write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
         if not out.exists():
             os.replace(tmp, out)
         else:
-            stale = [out / f"{n}.{f}" for n in ("summary", "detail") for f in FORMATS if f != fmt]
-            for p in stale:  # results of an earlier run in the other format would now be misleading
-                p.unlink(missing_ok=True)
+            for name in tables:  # results of an earlier run in the other format would now be misleading
+                for other in FORMATS:
+                    if other != fmt:
+                        (out / f"{name}.{other}").unlink(missing_ok=True)
             for name in names:
                 os.replace(tmp / name, out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return [out / n for n in names]
+
+
+def write_results(result: ComputeResult, manifest: dict[str, Any], out: Path, fmt: str = "parquet") -> list[Path]:
+    """summary, detail and manifest.json (last)."""
+    return write_atomically(out, {"summary": result.summary, "detail": result.detail}, {"manifest.json": manifest}, fmt)

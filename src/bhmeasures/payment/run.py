@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 
 from bhmeasures.bundled import sample_dir
 from bhmeasures.errors import InputError
+from bhmeasures.outputs import write_atomically
 from bhmeasures.payment.derive import Derived, derive_from_data
 from bhmeasures.payment.inputs import (
     ProgramInputs, ResultsRates, bundled_inputs, load_program_inputs, read_results, results_from_bundled_sample,
@@ -27,7 +23,6 @@ from bhmeasures.payment.money import decimal
 from bhmeasures.payment.result import ACCOUNT_MEANING, PaymentResult
 from bhmeasures.payment.rules import apply_payment_rules
 
-FORMATS = ("parquet", "csv")
 
 
 @dataclass
@@ -153,39 +148,9 @@ def to_json(run: PaymentRun) -> dict[str, Any]:
     }
 
 
-def _write_frame(df: pl.DataFrame, path: Path, fmt: str) -> None:
-    if fmt == "parquet":
-        df.write_parquet(path)
-    else:
-        df.write_csv(path)
-
-
 def write_payment(run: PaymentRun, out: Path, fmt: str = "parquet") -> list[Path]:
     """line_items, totals and what_if tables plus payment.json, written beside `out` and moved in (JSON last)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    frames = run.result.frames()
-    tables = {f"{n}.{fmt}": df for n, df in frames.items()}
-    names = [*tables, "payment.json"]
-    try:
-        for file, df in tables.items():
-            _write_frame(df, tmp / file, fmt)
-        (tmp / "payment.json").write_text(json.dumps(to_json(run), indent=2, default=str) + "\n", encoding="utf-8")
-        if not out.exists():
-            os.replace(tmp, out)
-        else:
-            for n in frames:  # tables of an earlier run in the other format would now be misleading
-                for f in FORMATS:
-                    if f != fmt:
-                        (out / f"{n}.{f}").unlink(missing_ok=True)
-            for name in names:
-                os.replace(tmp / name, out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return [out / n for n in names]
+    return write_atomically(out, run.result.frames(), {"payment.json": to_json(run)}, fmt)
 
 
 def run_payment(
