@@ -18,7 +18,7 @@ from bhmeasures.payment.models import (
     KINDS, TAGS, Election, Flag, IncentivePool, MsrTable, Param, PassThrough, PopulationPayment, Program, Scorecard,
     SharedSavings, needs_quality,
 )
-from bhmeasures.spec.loader import did_you_mean, line_for, read_yaml
+from bhmeasures.spec.loader import HasLines, did_you_mean, line_for, read_yaml
 
 YamlPath = tuple[Any, ...]
 
@@ -28,15 +28,12 @@ def programs_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class LoadedProgram:
+class LoadedProgram(HasLines):
     program: Program
     path: Path
     text: str
     lines: dict[YamlPath, int]
     overrides: tuple[str, ...] = ()
-
-    def line(self, *loc: Any) -> int | None:
-        return line_for(self.lines, loc)
 
 
 @dataclass(frozen=True)

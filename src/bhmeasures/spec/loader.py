@@ -17,15 +17,21 @@ Path_ = tuple[Any, ...]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
-class LoadedSpec:
-    spec: MeasureSpec
-    path: Path
-    text: str
+class HasLines:
+    """A loaded YAML file that can say on which line a key path sits."""
+
     lines: dict[Path_, int]
 
     def line(self, *loc: Any) -> int | None:
         return line_for(self.lines, loc)
+
+
+@dataclass(frozen=True)
+class LoadedSpec(HasLines):
+    spec: MeasureSpec
+    path: Path
+    text: str
+    lines: dict[Path_, int]
 
 
 def _index_lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
