@@ -56,28 +56,32 @@ class Scored:
         extra = f"; {r.note}" if r.note and r.source == "inputs" else ""
         return f"rate {show(r.value, self.ref.unit)}{counts}{src}{extra}"
 
+    def _threshold(self) -> tuple[str, str]:
+        """(tier, '>= 16.00%'): the tier reached, or the first tier when none is."""
+        name = self.tier if self.tier is not None else next(iter(self.targets))
+        op = "<=" if self.ref.lower_is_better else ">="
+        return name, f"{op} {show(self.targets[name], self.ref.unit)}"
+
     def standing(self) -> str:
         """'reaches tier2 (>= 16.00%): 100% credit' or 'misses tier1 (>= 15.00%): no credit'."""
         if not self.available:
             return "no credit"
         if self.targets is None:
             return "no targets (no baseline or benchmark in the inputs): no credit"
-        op = "<=" if self.ref.lower_is_better else ">="
+        name, threshold = self._threshold()
         if self.tier is None:
-            first = next(iter(self.targets))
-            return f"misses {first} ({op} {show(self.targets[first], self.ref.unit)}): no credit"
-        return f"reaches {self.tier} ({op} {show(self.targets[self.tier], self.ref.unit)}): {float(self.credit) * 100:g}% credit"
+            return f"misses {name} ({threshold}): no credit"
+        return f"reaches {name} ({threshold}): {float(self.credit) * 100:g}% credit"
 
     def brief(self) -> str:
         if not self.available:
             return f"rate not available ({self.rate.brief or 'no rate'})"
         if self.targets is None:
             return "no targets (no baseline or benchmark)"
-        op = "<=" if self.ref.lower_is_better else ">="
+        name, threshold = self._threshold()
         if self.tier is None:
-            first = next(iter(self.targets))
-            return f"misses {first} {op} {show(self.targets[first], self.ref.unit)}"
-        return f"{self.tier} {op} {show(self.targets[self.tier], self.ref.unit)}: {float(self.credit) * 100:g}%"
+            return f"misses {name} {threshold}"
+        return f"{name} {threshold}: {float(self.credit) * 100:g}%"
 
 
 def tier_targets(tiers: dict[str, Tier], ref: MeasureRef, ctx: EntityContext, measure: str) -> dict[str, Fraction] | None:
