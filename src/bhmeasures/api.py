@@ -15,7 +15,7 @@ from bhmeasures.engine import compute as _compute
 from bhmeasures.errors import Issue, SpecError
 from bhmeasures.inputs import Inputs, find_tables, inputs_from_frames, read_inputs
 from bhmeasures.spec import LoadedSpec, load_specs, validate_paths
-from bhmeasures.spec.loader import did_you_mean
+from bhmeasures.yamlio import did_you_mean
 from bhmeasures.valuesets import ValueSetLibrary, load_value_sets
 
 

@@ -25,16 +25,20 @@ class BhmError(Exception):
 
 @dataclass(frozen=True)
 class Issue:
-    """One problem found while validating a spec or value set file."""
+    """One problem found in a file the user gave: where (file:line[:column]), what, and how to fix it."""
 
     file: str
     line: int | None
     message: str
     hint: str | None = None
     measure: str | None = None
+    severity: str = "error"  # "error" stops the run; "warning" is reported and recorded
+    column: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
+        where = self.file
+        if self.line:
+            where += f":{self.line}" + (f":{self.column}" if self.column else "")
         text = f"{where}: {self.message}"
         return f"{text} {self.hint}" if self.hint else text
 

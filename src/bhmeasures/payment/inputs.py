@@ -14,9 +14,8 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator, m
 
 from bhmeasures.bundled import sample_dir
 from bhmeasures.errors import InputError, Issue
-from bhmeasures.payment.loader import pydantic_issues, read_yaml
 from bhmeasures.payment.models import Model, Number
-from bhmeasures.spec.loader import line_for
+from bhmeasures.yamlio import line_for, pydantic_issues, read_yaml_file
 
 SUMMARY_COLUMNS = ("measure_id", "rate_id", "stratifier", "stratum", "denominator", "numerator", "rate")
 DERIVABLE = ("member_months", "members", "tcoc_actual")
@@ -181,9 +180,10 @@ class ProgramInputs:
 
 def load_program_inputs(path: Path) -> ProgramInputs:
     """Read and validate a program-inputs file; raise InputsError with every problem at file:line."""
-    data, lines, issues = read_yaml(path, "program-inputs file")
-    if issues:
+    parsed, issues = read_yaml_file(path, "program-inputs file")
+    if parsed is None:
         raise InputsError(issues)
+    data, lines = parsed.data, parsed.lines
     return program_inputs_from_data(data, path, lines, hashlib.sha256(path.read_bytes()).hexdigest())
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import types
-import typing
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -15,12 +13,10 @@ from pydantic import BaseModel, ValidationError
 from bhmeasures.bundled import specs_dir
 from bhmeasures.errors import Issue, SpecError
 from bhmeasures.payment.models import (
-    KINDS, TAGS, Election, Flag, IncentivePool, MsrTable, Param, PassThrough, PopulationPayment, Program, Scorecard,
+    TAGS, Election, Flag, IncentivePool, MsrTable, Param, PassThrough, PopulationPayment, Program, Scorecard,
     SharedSavings, needs_quality,
 )
-from bhmeasures.spec.loader import HasLines, did_you_mean, line_for, read_yaml
-
-YamlPath = tuple[Any, ...]
+from bhmeasures.yamlio import HasLines, YamlPath, did_you_mean, line_for, pydantic_issues, read_yaml_file
 
 
 def programs_dir() -> Path:
@@ -46,84 +42,6 @@ class ParamRow:
     tag: str
     source: str | None
     source_text: str | None = None
-
-
-# ---------------------------------------------------------------- YAML with line numbers
-
-
-def pydantic_issues(e: ValidationError, file: str, lines: dict[YamlPath, int], data: Any, root: type[BaseModel]) -> list[Issue]:
-    """Every validation error as an Issue at its file:line; unknown keys get a did-you-mean hint."""
-    issues = []
-    for err in e.errors():
-        loc = _yaml_loc(err["loc"], data)
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            known = known_keys(root, loc[:-1], data)
-            hint = did_you_mean(str(loc[-1]), known) if known else None
-            issues.append(Issue(file, line_for(lines, loc), f"unknown key '{loc[-1]}' at {where}.",
-                                hint or (f"Known keys here: {', '.join(known)}." if known else "Remove it.")))
-        elif err["type"] == "missing":
-            issues.append(Issue(file, line_for(lines, loc[:-1]), f"'{where}' is required.", "Add it."))
-        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            issues.append(Issue(file, line_for(lines, (*loc, "kind")), f"{where}: 'kind' must be one of {', '.join(KINDS)}.",
-                                did_you_mean(str(_get(data, (*loc, "kind")) or ""), list(KINDS))))
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            issues.append(Issue(file, line_for(lines, loc), f"{where}: {msg}."))
-    return issues
-
-
-def _get(data: Any, loc: YamlPath) -> Any:
-    for part in loc:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
-
-
-def _yaml_loc(loc: tuple[Any, ...], data: Any) -> YamlPath:
-    """Drop the tag pydantic inserts after a discriminated-union member (components.kpi.<kind>.pool -> components.kpi.pool)."""
-    out: list[Any] = []
-    for part in loc:
-        if isinstance(part, str) and part in KINDS and isinstance(_get(data, out), dict) and _get(data, (*out, part)) is None:
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-def _unwrap(tp: Any) -> list[Any]:
-    """The concrete alternatives of an annotation (Optional, Annotated and unions removed)."""
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [x for a in typing.get_args(tp) for x in _unwrap(a)]
-    return [tp]
-
-
-def known_keys(root: type[BaseModel], parent: YamlPath, data: Any) -> list[str]:
-    """Field names valid at `parent`, for 'did you mean' hints."""
-    options: list[Any] = [root]
-    for depth, part in enumerate(parent):
-        node = _get(data, parent[: depth + 1])
-        nxt: list[Any] = []
-        for tp in options:
-            origin = typing.get_origin(tp)
-            if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str) and part in tp.model_fields:
-                nxt.extend(_unwrap(tp.model_fields[part].annotation))
-            elif origin is dict:
-                nxt.extend(_unwrap(typing.get_args(tp)[1]))
-            elif origin is list and isinstance(part, int):
-                nxt.extend(_unwrap(typing.get_args(tp)[0]))
-        # a component: pick the model its `kind` names
-        kinds = [t for t in nxt if isinstance(t, type) and t in KINDS.values()]
-        if kinds and isinstance(node, dict):
-            chosen = KINDS.get(node.get("kind"))
-            nxt = [chosen] if chosen else []
-        options = nxt
-    models = [t for t in options if isinstance(t, type) and issubclass(t, BaseModel)]
-    return list(models[0].model_fields) if len(models) == 1 else []
 
 
 # ---------------------------------------------------------------- overrides
@@ -361,9 +279,10 @@ def program_from_data(data: Any, path: Path, text: str = "", lines: dict[YamlPat
 
 def validate_program(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[LoadedProgram | None, list[Issue]]:
     """Load one program file, apply overrides, and check it; return it (or None) and every issue found."""
-    data, lines, issues = read_yaml(path, "program file")
-    if issues:
+    parsed, issues = read_yaml_file(path, "program file")
+    if parsed is None:
         return None, issues
+    data, lines = parsed.data, parsed.lines
     if overrides and isinstance(data, dict):
         issues = apply_overrides(data, overrides)  # data is freshly parsed: change it in place
         if issues:
@@ -466,5 +385,5 @@ def describe_programs(name: str | None = None, year: int | None = None, override
 
 __all__ = [
     "LoadedProgram", "ParamRow", "apply_overrides", "describe_programs", "find_program", "load_programs", "parameters",
-    "program_from_data", "program_ids", "programs_dir", "read_yaml", "validate_program", "validate_programs",
+    "program_from_data", "program_ids", "programs_dir", "validate_program", "validate_programs",
 ]

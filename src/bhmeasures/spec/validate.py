@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from bhmeasures.errors import Issue, SpecError
-from bhmeasures.spec.loader import LoadedSpec, did_you_mean, load_spec_file
+from bhmeasures.spec.loader import LoadedSpec, load_spec_file
+from bhmeasures.yamlio import did_you_mean
 from bhmeasures.spec.models import PATH_KINDS, Define, MeasureSpec, Predicate
 from bhmeasures.valuesets import ValueSetLibrary
 

@@ -13,7 +13,7 @@ from bhmeasures.payment.inputs import EntityFields, InputsError, ProgramInputs, 
 from bhmeasures.payment.loader import program_ids
 from bhmeasures.payment.models import IncentivePool, PopulationPayment, Program, SharedSavings
 from bhmeasures.payment.money import to_cents
-from bhmeasures.spec.loader import did_you_mean
+from bhmeasures.yamlio import did_you_mean
 
 RateLookup = Callable[[str, str], Rate]
 
