@@ -1,4 +1,4 @@
-"""Properties of FUH, FUA and FUM over small generated populations.
+"""Properties of FUH, FUA and FUM over small generated populations (Hypothesis profiles: tests/conftest.py).
 
 Populations are built as decks (plain dicts) and turned into all-string frames by deckutil, exactly as
 the YAML decks are. Each example has at most 8 members with a few stays, ED visits, follow-up visits and
@@ -9,7 +9,6 @@ Profiles (env BHM_HYPOTHESIS_PROFILE): "ci" (default, 40 examples), "dev" (10), 
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,11 +20,6 @@ from polars.testing import assert_frame_equal
 import bhmeasures
 from deckutil import check_invariants, deck_frames
 
-_COMMON = {"deadline": None, "database": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
-settings.register_profile("ci", max_examples=40, **_COMMON)
-settings.register_profile("dev", max_examples=10, **_COMMON)
-settings.register_profile("thorough", max_examples=300, **_COMMON)
-settings.load_profile(os.environ.get("BHM_HYPOTHESIS_PROFILE", "ci"))
 
 MEASURES = ["FUH", "FUA", "FUM"]
 YEAR = 2025

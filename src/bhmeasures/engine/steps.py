@@ -105,8 +105,14 @@ def with_claim_flags(events: pl.DataFrame, claim_flags: pl.DataFrame) -> pl.Data
     return events.join(claim_flags, on=["source", "claim_id"], how="left")
 
 
+def _month_day(d: pl.Expr) -> pl.Expr:
+    # Polars gives month and day as Int8: widen before arithmetic (month * 100 overflows Int8 from May on)
+    return d.dt.month().cast(pl.Int32) * 100 + d.dt.day().cast(pl.Int32)
+
+
 def age_at(index: pl.Expr, birth: pl.Expr) -> pl.Expr:
-    before_birthday = (index.dt.month() * 100 + index.dt.day()) < (birth.dt.month() * 100 + birth.dt.day())
+    """Whole years from `birth` to `index`; one born on February 29 turns a year older on March 1 of a common year."""
+    before_birthday = _month_day(index) < _month_day(birth)
     return index.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - before_birthday.cast(pl.Int32)
 
 
