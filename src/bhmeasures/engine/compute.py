@@ -65,8 +65,9 @@ def _plan(specs: list[LoadedSpec], library: ValueSetLibrary) -> tuple[LinePlan, 
 def _claim_flags(lines: pl.DataFrame, plan: LinePlan) -> pl.DataFrame:
     leaf_cols = [k for k in plan.claim_leaves if k in lines.columns]
     if lines.is_empty() or not leaf_cols:
-        return pl.DataFrame(schema={"source": pl.String, "claim_id": pl.String, **{k: pl.Boolean for k in plan.claim_leaves}})
-    return lines.group_by("claim_id").agg(pl.col(leaf_cols).any()).with_columns(pl.lit("medical_claim").alias("source"))
+        return pl.DataFrame(schema={"source": pl.String, "member_id": pl.String, "claim_id": pl.String,
+                                    **{k: pl.Boolean for k in plan.claim_leaves}})
+    return lines.group_by("member_id", "claim_id").agg(pl.col(leaf_cols).any()).with_columns(pl.lit("medical_claim").alias("source"))
 
 
 def _members(inputs: Inputs, active: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -62,7 +62,9 @@ class MeasureEvaluator:
         kind, s, ctx = define.kind, define.step, self.ctx
         if kind in ("stays", "encounters", "dispensings"):
             key = ctx.source_keys[(self.spec.id, name)]
-            fn = {"stays": steps.stays, "encounters": steps.encounters, "dispensings": steps.dispensings}[kind]
+            if kind == "encounters":
+                return steps.Step(steps.encounters(ctx.lines, key, s.one_per))
+            fn = {"stays": steps.stays, "dispensings": steps.dispensings}[kind]
             return steps.Step(fn(ctx.rx if kind == "dispensings" else ctx.lines, key))
         if kind == "union":
             frames = [self.get(n).frame.select(steps.EVENT_COLUMNS) for n in s]

@@ -28,6 +28,7 @@ FAMILY_COLUMNS = {
 HEADER_FAMILIES = {"dx", "tob"}
 MEDICAL_BASE = ("member_id", "claim_id", "claim_type", "claim_start_date", "claim_end_date")
 MEDICAL_DATES = ("claim_line_start_date", "claim_line_end_date", "admission_date", "discharge_date")
+STAY_COLUMNS = ("bill_type_code", "facility_npi", "billing_npi")
 
 
 def leaves(p: Predicate) -> list[Predicate]:
@@ -310,7 +311,7 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     line_level = [p for k, p in plan.claim_leaves.items() if plan.leaf_families(p) - HEADER_FAMILIES]
     cheap = [stage_a.condition(p) for p in [*plan.medical_sources.values(), *line_level]]
 
-    needed = {c for c in (*MEDICAL_BASE, *MEDICAL_DATES) if c in schema}
+    needed = {c for c in (*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS) if c in schema}
     all_families = families_b | stage_a.families
     needed |= {c for f in all_families if f in FAMILY_COLUMNS for c in FAMILY_COLUMNS[f] if c in schema}
     if "dx" in all_families or stage_a.heads:
@@ -345,6 +346,9 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
         pl.coalesce(date("claim_line_end_date"), pl.col("claim_end_date")).alias("service_end_date"),
         pl.coalesce(date("admission_date"), pl.col("claim_start_date")).alias("admission_date"),
         pl.coalesce(date("discharge_date"), pl.col("claim_end_date")).alias("discharge_date"),
+        "claim_start_date", "claim_end_date",
+        # what tells the parts of one stay apart (see steps.stays)
+        *[(pl.col(c) if c in schema else pl.lit(None, dtype=pl.String)).alias(c) for c in STAY_COLUMNS],
         *flags,
     )
     return lf.collect(engine="streaming")

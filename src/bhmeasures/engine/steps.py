@@ -15,10 +15,12 @@ import polars as pl
 from bhmeasures.spec.models import Coverage, Enrollment, EventWindow, Predicate
 
 # `source` (the table an event came from) keeps claim ids of medical and pharmacy claims apart
-EVENT_COLUMNS = ("source", "member_id", "event_id", "claim_id", "start_date", "end_date", "index_date")
+# `claims`: every claim the event is made of (the facility and professional claims of one visit); its
+# claim-level conditions hold when any of them meets them, and none of them is its own follow-up
+EVENT_COLUMNS = ("source", "member_id", "event_id", "claim_id", "claims", "start_date", "end_date", "index_date")
 EVENT_SCHEMA = {
     "source": pl.String, "member_id": pl.String, "event_id": pl.String, "claim_id": pl.String,
-    "start_date": pl.Date, "end_date": pl.Date, "index_date": pl.Date,
+    "claims": pl.List(pl.String), "start_date": pl.Date, "end_date": pl.Date, "index_date": pl.Date,
 }
 BENEFIT_COLUMNS = {
     "medical": "medical_benefit", "pharmacy": "pharmacy_benefit",
@@ -38,39 +40,76 @@ class Step:
     dropped: pl.DataFrame | None = None  # event_id, reason
 
 
-def encounters(lines: pl.DataFrame, key: str) -> pl.DataFrame:
+def encounters(lines: pl.DataFrame, key: str, one_per: str = "claim") -> pl.DataFrame:
+    """One event per claim and service date of the matching lines, or with `one_per="day"` one per member and
+    service date: the facility and professional claims of one ED visit are one visit.
+
+    An event is named by its (first) claim, with the date appended when that claim has matching lines on
+    several dates.
+    """
     if lines.is_empty():
         return empty_events()
     df = lines.filter(pl.col(key)).group_by("member_id", "claim_id", "service_date").agg(
         pl.max_horizontal(pl.col("service_end_date").max(), pl.col("service_date").first()).alias("service_end_date"))
-    multi = pl.col("service_date").n_unique().over("claim_id") > 1
+    multi = pl.col("service_date").n_unique().over("member_id", "claim_id") > 1
+    df = df.with_columns(multi.alias("_multi"))
+    if one_per == "day":
+        df = df.sort("member_id", "service_date", "claim_id").group_by("member_id", "service_date", maintain_order=True).agg(
+            pl.col("claim_id").first(), pl.col("claim_id").alias("claims"), pl.col("_multi").first(),
+            pl.col("service_end_date").max())
+    else:
+        df = df.with_columns(pl.concat_list("claim_id").alias("claims"))
     return df.select(
         pl.lit("medical_claim").alias("source"),
         "member_id",
-        pl.when(multi).then(pl.col("claim_id") + ":" + pl.col("service_date").cast(pl.String))
+        pl.when("_multi").then(pl.col("claim_id") + ":" + pl.col("service_date").cast(pl.String))
         .otherwise(pl.col("claim_id")).alias("event_id"),
         "claim_id",
+        "claims",
         pl.col("service_date").alias("start_date"),
         pl.col("service_end_date").alias("end_date"),
         pl.col("service_date").alias("index_date"),
     )
 
 
-def stays(lines: pl.DataFrame, key: str) -> pl.DataFrame:
-    """Inpatient stays, indexed on the discharge date.
+def _bill_type(code: pl.Expr) -> pl.Expr:
+    """The 3-digit bill type ("0111" and "111" are one)."""
+    return pl.when(code.str.len_chars() == 4).then(code.str.slice(1)).otherwise(code)
 
-    A claim runs from its admission date to its discharge date. Claims of one member with the same
-    admission date are one stay billed in parts (interim bills of a long stay): the stay ends at the
-    last discharge and is named by the claim that carries it.
+
+def stays(lines: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Inpatient stays, from admission to discharge, indexed on the discharge date.
+
+    Claims are parts of one stay (interim bills) only when they come from the same facility (facility
+    NPI, else billing NPI), share the bill-type family (the first two digits: 011x hospital inpatient and
+    021x skilled nursing are different stays), are contiguous in their statement dates, and either carry
+    the same admission date or continue each other by their frequency codes (2 first, 3 continuing, 4 last
+    interim bill). So an acute stay and a skilled-nursing stay admitted the same day stay apart, and so do
+    overlapping claims at two facilities (a transfer). The stay ends at its last discharge and is named by
+    the claim that carries it, whose lines its claim-level conditions are tested on.
     """
     if lines.is_empty():
         return empty_events()
+    tob = _bill_type(pl.col("bill_type_code").drop_nulls().first())
     claims = lines.filter(pl.col(key)).group_by("member_id", "claim_id").agg(
-        pl.col("admission_date").min().alias("start_date"), pl.col("discharge_date").max().alias("end_date"))
-    df = claims.sort("end_date", "claim_id").group_by("member_id", "start_date").agg(
-        pl.col("claim_id").last(), pl.col("end_date").last())
+        pl.col("admission_date").min().alias("start_date"), pl.col("discharge_date").max().alias("end_date"),
+        pl.col("claim_start_date").min().alias("_from"), pl.col("claim_end_date").max().alias("_thru"),
+        pl.coalesce(pl.col("facility_npi").drop_nulls().first(), pl.col("billing_npi").drop_nulls().first()).fill_null("")
+        .alias("_facility"),
+        tob.str.slice(0, 2).fill_null("").alias("_family"), tob.str.slice(2, 1).alias("_frequency"),
+    )
+    group = ("member_id", "_facility", "_family")
+    claims = claims.sort(*group, "_from", "_thru", "claim_id")
+    prev = lambda c: pl.col(c).shift(1).over(group)  # noqa: E731
+    contiguous = pl.col("_from") <= pl.col("_thru").cum_max().shift(1).over(group) + pl.duration(days=1)
+    continues = (pl.col("start_date") == prev("start_date")) | (
+        prev("_frequency").is_in(["2", "3"]) & pl.col("_frequency").is_in(["3", "4"]))
+    new_stay = ~(contiguous & continues).fill_null(False)
+    claims = claims.with_columns(new_stay.cast(pl.Int64).cum_sum().over(group).alias("_stay"))
+    df = claims.sort("end_date", "claim_id").group_by(*group, "_stay").agg(
+        pl.col("start_date").min(), pl.col("end_date").last(), pl.col("claim_id").last())
     return df.select(pl.lit("medical_claim").alias("source"), "member_id", pl.col("claim_id").alias("event_id"), "claim_id",
-                     "start_date", "end_date", pl.col("end_date").alias("index_date"))
+                     pl.concat_list("claim_id").alias("claims"), "start_date", "end_date", pl.col("end_date").alias("index_date"))
 
 
 def dispensings(rx: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -84,6 +123,7 @@ def dispensings(rx: pl.DataFrame, key: str) -> pl.DataFrame:
         (pl.col("claim_id") + pl.int_range(pl.len()).over("claim_id").pipe(
             lambda n: pl.when(n > 0).then(":" + n.cast(pl.String)).otherwise(pl.lit("")))).alias("event_id"),
         "claim_id",
+        pl.concat_list("claim_id").alias("claims"),
         pl.col("dispensing_date").alias("start_date"),
         end.alias("end_date"),
         pl.col("dispensing_date").alias("index_date"),
@@ -102,7 +142,13 @@ def claim_condition(p: Predicate, leaf_key) -> pl.Expr:  # noqa: ANN001 - leaf_k
 
 
 def with_claim_flags(events: pl.DataFrame, claim_flags: pl.DataFrame) -> pl.DataFrame:
-    return events.join(claim_flags, on=["source", "claim_id"], how="left")
+    """The events with each claim-level flag true when any claim of the event has it."""
+    flags = [c for c in claim_flags.columns if c not in ("source", "claim_id", "member_id")]
+    per_event = (events.select("source", "member_id", "event_id", "claims").explode("claims")
+                 .join(claim_flags, left_on=["source", "member_id", "claims"], right_on=["source", "member_id", "claim_id"],
+                       how="left")
+                 .group_by("source", "member_id", "event_id").agg(pl.col(flags).any()))
+    return events.join(per_event, on=["source", "member_id", "event_id"], how="left")
 
 
 def _month_day(d: pl.Expr) -> pl.Expr:
@@ -177,7 +223,7 @@ def _window_matches(
     if events.is_empty() or others.is_empty():
         return pl.DataFrame(schema={"event_id": pl.String, "evidence_claim_id": pl.String, "evidence_date": pl.Date})
     pairs = events.select("event_id", "member_id", "index_date", pl.col("source").alias("_own_source"),
-                          pl.col("claim_id").alias("_own_claim")).join(
+                          pl.col("claims").alias("_own_claims")).join(
         others.select("member_id", "source", pl.col("claim_id").alias("evidence_claim_id"), pl.col("start_date").alias("evidence_date"),
                       pl.col("event_id").alias("_other_id")),
         on="member_id", how="inner",
@@ -187,7 +233,7 @@ def _window_matches(
     if skip_own_claim:
         # an event is never its own follow-up (FUM: the ED visit itself does not count); it can be its own
         # exclusion (an inpatient claim carrying the ED revenue line is an ED visit followed by admission)
-        hits = hits.filter((pl.col("evidence_claim_id") != pl.col("_own_claim")) | (pl.col("source") != pl.col("_own_source")))
+        hits = hits.filter(~pl.col("evidence_claim_id").is_in(pl.col("_own_claims")) | (pl.col("source") != pl.col("_own_source")))
     hits = hits.sort("event_id", "evidence_date", "evidence_claim_id")
     if at_least > 1:
         nth = pl.col("evidence_date").rank("dense").over("event_id")

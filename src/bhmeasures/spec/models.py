@@ -72,9 +72,14 @@ class Predicate(Model):
 
 
 class SourceStep(Model):
-    """Claim lines (or pharmacy fills) that match `where`, one event per claim."""
+    """Claim lines (or pharmacy fills) that match `where`, one event per claim.
+
+    `one_per: day` makes one event of a member's matching claims of one service date (an ED visit is one
+    visit however many claims bill it).
+    """
 
     where: Predicate
+    one_per: Literal["claim", "day"] = "claim"
 
 
 class EventWindow(Model):
