@@ -12,7 +12,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bhmeasures.engine.steps import age_at
+from bhmeasures.engine.exprs import age_at
 from deckutil import run_deck
 
 

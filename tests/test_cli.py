@@ -42,10 +42,12 @@ def test_outputs_follow_the_contract(sample: Path, tmp_path: Path) -> None:
     assert result.output == ""
     summary = pl.read_parquet(out / "summary.parquet")
     detail = pl.read_parquet(out / "detail.parquet")
-    assert summary.columns == ["measure_id", "rate_id", "stratifier", "stratum", "denominator", "numerator", "exclusions", "rate"]
+    # the contract's columns first, in its order; then what the contract grew (initial population, exceptions)
+    assert summary.columns == ["measure_id", "rate_id", "stratifier", "stratum", "denominator", "numerator", "exclusions", "rate",
+                               "initial_population", "exceptions"]
     assert detail.columns == ["measure_id", "rate_id", "member_id", "event_id", "index_date", "denominator", "numerator",
-                              "excluded", "reason", "evidence_claim_id", "evidence_date", "entity_id"]
-    assert set(summary["stratifier"]) == {"total", "age_band", "entity"}
+                              "excluded", "reason", "evidence_claim_id", "evidence_date", "entity_id", "exception"]
+    assert {"total", "age_band", "entity"} <= set(summary["stratifier"])
     # the summary is the detail counted
     counted = detail.group_by("rate_id").agg(pl.col("denominator").sum(), pl.col("numerator").sum(), pl.col("excluded").sum())
     totals = summary.filter(pl.col("stratifier") == "total").join(counted, on="rate_id", suffix="_d")

@@ -141,7 +141,7 @@ def test_parquet_line_used_by_a_measure_must_have_its_dates(tmp_path: Path) -> N
     out = tmp_path / "out"
     result = run(data, out, "--measures", "FUH")
     assert result.exit_code == ExitCode.INPUT_INVALID, result.output
-    assert "medical_claim.parquet: column claim_start_date is empty on 1 line(s)" in result.output and "'OP1'" in result.output
+    assert "medical_claim.parquet: column claim_start_date is empty on 1 line(s)" in result.output and "claims OP1" in result.output
     assert not out.exists()
 
 

@@ -30,7 +30,7 @@ defines:
   Fills In Intake Period:
     filter:
       from: Antidepressant Fills
-      index_date_between: [MY-1-05-01, MY-04-30]
+      dated: [MY-1-05-01, MY-04-30]
       reason: fill outside the intake period
   Index Prescription Per Member:
     first_per_member:
@@ -38,15 +38,15 @@ defines:
   Members Covered 84 Of 114 Days:
     filter:
       from: Index Prescription Per Member
-      covered_days: {events: Antidepressant Fills, from_day: 0, to_day: 113, min_days: 84}
+      covered_days: {events: Antidepressant Fills, over: [index_date, index_date + 113 days], min_days: 84}
   Members Covered 75 Percent:
     filter:
       from: Index Prescription Per Member
-      covered_days: {events: Antidepressant Fills, from_day: 0, to_day: 113, min_share: 0.75}
+      covered_days: {events: Antidepressant Fills, over: [index_date, index_date + 113 days], min_share: 0.75}
   Members With Fills On Two Days:
     filter:
       from: Index Prescription Per Member
-      with: {events: Antidepressant Fills, from_day: 0, to_day: 113, at_least: 2, counts_own_claim: true}
+      with: {events: Antidepressant Fills, dated: [index_date, index_date + 113 days], at_least: 2, counts_own_claim: true}
 populations:
   initial_population: Antidepressant Fills
   denominator: Index Prescription Per Member

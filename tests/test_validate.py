@@ -58,10 +58,10 @@ def test_value_set_missing_from_files_is_an_error(tmp_path: Path) -> None:
 
 
 def test_unknown_key_is_rejected_with_its_line_and_a_hint(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "      index_date_between: [MY-01-01, MY-12-01]", "      index_date_betwen: [MY-01-01, MY-12-01]")
+    path = _broken(tmp_path, "      dated: [MY-01-01, MY-12-01]", "      datd: [MY-01-01, MY-12-01]")
     _, issues = bhmeasures.validate([path])
-    line = _line_of(path, "index_date_betwen")
-    assert any(i.line == line and "unknown key 'index_date_betwen'" in i.message and "index_date_between" in (i.hint or "")
+    line = _line_of(path, "datd")
+    assert any(i.line == line and "unknown key 'datd'" in i.message and "did you mean 'dated'?" in (i.hint or "")
                for i in issues), [str(i) for i in issues]
 
 
@@ -87,9 +87,12 @@ def test_bare_not_source_is_rejected(tmp_path: Path) -> None:
 
 
 def test_exclusion_must_be_on_the_denominator_path(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "    - Discharges Of Members Not In Hospice\n", "    - Acute Inpatient Stays\n")
+    path = _broken(tmp_path, "denominator_exclusions: [Members In Hospice, Members Who Died]",
+                   "denominator_exclusions: [Members In Hospice, Acute Inpatient Stays]")
     _, issues = bhmeasures.validate([path])
-    assert any("exclusion step 'Acute Inpatient Stays' is not a step between" in str(i) for i in issues)
+    line = _line_of(path, "denominator_exclusions")
+    assert any(i.line == line and "exclusion 'Acute Inpatient Stays' is not removed by a `not_in`" in i.message for i in issues), \
+        [str(i) for i in issues]
 
 
 def test_invalid_yaml_reports_its_line(tmp_path: Path) -> None:

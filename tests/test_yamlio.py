@@ -9,7 +9,7 @@ import pytest
 from bhmeasures.bundled import sample_dir, specs_dir
 from bhmeasures.payment.inputs import InputsError, load_program_inputs
 from bhmeasures.payment.loader import programs_dir, validate_program
-from bhmeasures.spec import load_spec_file
+from bhmeasures.spec.loader import load_spec_file
 from bhmeasures.yamlio import read_yaml_file
 
 
@@ -35,14 +35,14 @@ def test_duplicate_key_is_an_error_with_both_lines(tmp_path: Path) -> None:
 
 def test_duplicated_define_in_a_spec_is_reported(tmp_path: Path) -> None:
     text = (specs_dir() / "FUH.yaml").read_text(encoding="utf-8")
-    block = "  Members Who Died:\n    members_who_died: {between: [MY-01-01, MY-12-31]}\n"
+    block = "  Acute Inpatient Stays:\n    filter:\n      from: Inpatient Stays\n      where: {not: {code_in: Nonacute Inpatient Stay}}\n"
     assert block in text
     f = tmp_path / "FUH.yaml"
     f.write_text(text.replace(block, block + "\n" + block), encoding="utf-8")
     loaded, issues = load_spec_file(f)
     assert loaded is None
-    assert [i.line for i in issues] == [_line_of(f.read_text(), "  Members Who Died:", 2)]
-    assert "'Members Who Died' appears twice" in issues[0].message
+    assert [i.line for i in issues] == [_line_of(f.read_text(), "  Acute Inpatient Stays:", 2)]
+    assert "'Acute Inpatient Stays' appears twice" in issues[0].message
 
 
 def test_duplicated_entity_in_program_inputs_is_reported(tmp_path: Path) -> None:

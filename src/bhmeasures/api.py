@@ -10,13 +10,16 @@ from pathlib import Path
 import polars as pl
 
 from bhmeasures.bundled import specs_dir, valuesets_dir
-from bhmeasures.engine import ComputeResult
-from bhmeasures.engine import compute as _compute
+from bhmeasures.engine.compute import ComputeResult
+from bhmeasures.engine.compute import compute as _compute
 from bhmeasures.errors import Issue, SpecError
 from bhmeasures.inputs import Inputs, find_tables, inputs_from_frames, read_inputs
-from bhmeasures.spec import LoadedSpec, load_specs, validate_paths
-from bhmeasures.yamlio import did_you_mean
+from bhmeasures.plan.compile import compile_plan
+from bhmeasures.plan.model import MeasurePlan
+from bhmeasures.spec.loader import LoadedSpec
+from bhmeasures.spec.validate import load_specs, validate_paths
 from bhmeasures.valuesets import ValueSetLibrary, load_value_sets
+from bhmeasures.yamlio import did_you_mean
 
 
 def _stamp(paths: list[Path], pattern: str) -> tuple:
@@ -39,9 +42,14 @@ def value_sets(extra: list[Path] | None = None) -> ValueSetLibrary:
     return _library(tuple(dirs), _stamp(dirs, "*.csv"))
 
 
+def libraries_dir() -> Path:
+    return specs_dir() / "libraries"
+
+
 @functools.lru_cache(maxsize=8)
 def _specs(paths: tuple[Path, ...], library: ValueSetLibrary, _stamp: tuple) -> list[LoadedSpec]:
-    return load_specs(list(paths), library)
+    # the bundled libraries are always there to include, whichever spec folders are given
+    return load_specs(list(paths), library, [*sorted(libraries_dir().glob("*.yaml"))])
 
 
 def select_specs(loaded: list[LoadedSpec], measures: list[str] | None) -> list[LoadedSpec]:
@@ -62,15 +70,28 @@ def validate(paths: list[Path] | None = None, valuesets: list[Path] | None = Non
         library = value_sets(valuesets)
     except SpecError as e:
         return [], e.issues
-    return validate_paths(paths or [specs_dir()], library)
+    return validate_paths(paths or [specs_dir()], library, [*sorted(libraries_dir().glob("*.yaml"))])
 
 
 def prepare_specs(specs: list[Path] | None, valuesets: list[Path] | None, measures: list[str] | None) -> tuple[list[LoadedSpec], ValueSetLibrary]:
     library = value_sets(valuesets)
     paths = specs or [specs_dir()]
     # specs and value sets are immutable once loaded: reuse them while their files are unchanged
-    loaded = _specs(tuple(paths), library, _stamp(paths, "*.y*ml"))
+    loaded = _specs(tuple(paths), library, _stamp([*paths, libraries_dir()], "*.y*ml"))
     return select_specs(loaded, measures), library
+
+
+def plans(loaded: list[LoadedSpec], library: ValueSetLibrary, year: int) -> list[MeasurePlan]:
+    """The measure plans of the specs for one measurement year."""
+    return [compile_plan(s, library, year) for s in loaded]
+
+
+def explain(measure: str, year: int = 2025, specs: list[Path] | None = None, valuesets: list[Path] | None = None) -> dict:
+    """The plan of one measure for a measurement year, as `bhm explain --json` prints it."""
+    from bhmeasures.plan.explain import explain_plan
+
+    loaded, library = prepare_specs(specs, valuesets, [measure])
+    return explain_plan(compile_plan(loaded[0], library, year))
 
 
 def compute(
@@ -83,7 +104,7 @@ def compute(
 ) -> ComputeResult:
     """Compute measures over checked inputs (see `open_inputs` and `inputs_from_frames`)."""
     loaded, library = prepare_specs(specs, valuesets, measures)
-    return _compute(inputs, loaded, library, year, progress)
+    return _compute(inputs, plans(loaded, library, year), library, progress)
 
 
 def open_inputs(data: Path | None, tables: dict[str, Path] | None = None) -> Inputs:
@@ -117,14 +138,13 @@ def run(
 ) -> RunResult:
     """What `bhm compute` does: check specs and inputs, compute, write results atomically."""
     from bhmeasures import __version__
-    from bhmeasures.engine import compute as engine_compute
     from bhmeasures.outputs import build_manifest, write_results
 
     say = progress or (lambda _m: None)
     loaded, library = prepare_specs(specs or None, valuesets or None, measures)
     say("reading inputs")
     inputs = open_inputs(data, tables)
-    result = engine_compute(inputs, loaded, library, year, progress)
+    result = _compute(inputs, plans(loaded, library, year), library, progress)
     say("writing results")
     manifest = build_manifest(result, loaded, library, inputs, year, __version__)
     files = write_results(result, manifest, out, fmt)

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
-from rich.tree import Tree
 
 import bhmeasures
 from bhmeasures import api
@@ -145,29 +144,18 @@ def sample(members, seed, year, out) -> None:  # noqa: ANN001
 
 @main.command()
 @click.argument("measure")
-@click.option("--specs", multiple=True, type=click.Path(path_type=Path, exists=True))
-def explain(measure, specs) -> None:  # noqa: ANN001
-    """Show a measure's named steps as a tree, from the rates down to the claim lines."""
-    loaded, _ = _run(lambda: api.prepare_specs(list(specs) or None, None, [measure.upper()]), False)
-    spec = loaded[0].spec
-    tree = Tree(f"[bold]{spec.id}[/] {spec.title} ({spec.version}, {spec.steward})")
+@click.option("--year", type=int, default=2025, show_default=True, help="Measurement year the window dates are resolved for.")
+@click.option("--specs", multiple=True, type=click.Path(path_type=Path, exists=True), help="Spec files or folders (default: bundled specs).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def explain(measure, year, specs, as_json) -> None:  # noqa: ANN001
+    """Show a measure's plan: populations, strata, and each step with its dates, value sets and reason."""
+    from bhmeasures.plan.explain import render_text
 
-    shown: set[str] = set()
-
-    def add(node: Tree, name: str) -> None:
-        d = spec.defines[name]
-        if name in shown:  # each step is expanded once; later mentions point back to it
-            node.add(f"[cyan]{name}[/] [dim](above)[/]")
-            return
-        shown.add(name)
-        branch = node.add(f"[cyan]{name}[/] [dim]({d.kind})[/]")
-        for ref in d.inputs():
-            add(branch, ref)
-
-    for rate in spec.populations.rates:
-        add(tree.add(f"[bold]{rate.id}[/] numerator"), rate.numerator)
-    Console().print(tree)
-
+    doc = _run(lambda: api.explain(measure.upper(), year, list(specs) or None), False)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        click.echo(render_text(doc), nl=False)
 
 
 @main.command()

@@ -1,5 +1,1 @@
-"""The Polars engine: a spec's defines become Polars queries over the input tables."""
-
-from bhmeasures.engine.compute import ComputeResult, compute, readiness
-
-__all__ = ["ComputeResult", "compute", "readiness"]
+"""The Polars engine: one scan of the claim lines, then each measure plan's nodes (engine/run.py)."""

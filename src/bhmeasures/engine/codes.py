@@ -22,6 +22,11 @@ MAX_EXPANSION = 2000
 FEW_PREFIXES = 8
 
 
+def spellings(system: str, code: str) -> list[str]:
+    """Every spelling of an exact code that may appear in the data."""
+    return _variants(system, code, prefix=False)
+
+
 def _variants(system: str, code: str, prefix: bool) -> list[str]:
     """Spellings under which a code may appear in claims (ICD-10 with or without the dot, bill type with its 0)."""
     if system in ("ICD10CM", "ICD10PCS"):

@@ -1,4 +1,5 @@
-"""Run the asked-for measures over the inputs: one scan of the claim lines, then each measure's defines."""
+"""Run measure plans over the inputs: one scan of the claim lines for every plan, then each plan's nodes,
+then detail rows and additive partial counts, merged into the summary."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from bhmeasures.engine.codes import CodeIndex
-from bhmeasures.engine.evaluate import DETAIL_SCHEMA, SUMMARY_SCHEMA, Context, MeasureEvaluator
-from bhmeasures.engine.lines import LinePlan, medical_lines, pharmacy_lines
+from bhmeasures.engine.lines import LinePlan, medical_lines, observation_rows, pharmacy_lines
+from bhmeasures.engine.populations import (
+    DETAIL_SCHEMA, PARTIAL_SCHEMA, SUMMARY_SCHEMA, finalize, measure_detail, merge_partials, partials, public_detail,
+)
+from bhmeasures.engine.run import MeasureRun, RunData
 from bhmeasures.errors import InputError
 from bhmeasures.inputs import Inputs
-from bhmeasures.spec import LoadedSpec
+from bhmeasures.kinds.registry import STEP_KINDS
+from bhmeasures.plan.model import MeasurePlan
 from bhmeasures.valuesets import ValueSetLibrary
 
 Progress = Callable[[str], None]
+OPTIONAL_TABLES = ("observation", "attribution", "provider")
 
 
 @dataclass
@@ -27,16 +33,21 @@ class ComputeResult:
     skipped: dict[str, str]  # measure id -> reason
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what the inputs lacked that limits the results
+    partials: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PARTIAL_SCHEMA))
 
     @property
     def complete(self) -> bool:
         return not self.skipped
 
 
-def readiness(loaded: LoadedSpec, inputs: Inputs) -> str | None:
+def readiness(plan: MeasurePlan, inputs: Inputs) -> str | None:
     """Why this measure cannot be computed on these inputs, or None when it can."""
     problems = []
-    for req in loaded.spec.requires:
+    tables = {STEP_KINDS[n.kind].table for n in plan.nodes.values()} - {None}
+    for t in sorted(tables & set(OPTIONAL_TABLES)):
+        if t not in inputs.frames:
+            problems.append(f"it needs the {t} table, which the inputs do not have")
+    for req in plan.requires:
         alternatives = [a.strip() for a in req.split("|")]
         if not any(inputs.column_filled(*a.split(".", 1)) for a in alternatives):
             def state(a: str) -> str:
@@ -46,20 +57,17 @@ def readiness(loaded: LoadedSpec, inputs: Inputs) -> str | None:
     return "; ".join(problems) or None
 
 
-def _plan(specs: list[LoadedSpec], library: ValueSetLibrary) -> tuple[LinePlan, dict[tuple[str, str], str]]:
-    plan = LinePlan(CodeIndex(library))
-    keys: dict[tuple[str, str], str] = {}
-    for loaded in specs:
-        for name, define in loaded.spec.defines.items():
-            if define.kind in ("stays", "encounters"):
-                keys[(loaded.spec.id, name)] = plan.add_source(define.step.where, "medical_claim")
-            elif define.kind == "dispensings":
-                keys[(loaded.spec.id, name)] = plan.add_source(define.step.where, "pharmacy_claim")
-            elif define.kind == "filter" and define.step.where is not None:
-                plan.add_claim_condition(define.step.where)
-            elif define.kind == "readmission_chain":
-                plan.add_claim_condition(define.step.continue_when)
-    return plan, keys
+def scan_plan(plans: list[MeasurePlan], library: ValueSetLibrary) -> LinePlan:
+    """Every row and claim condition of every plan, deduplicated: what the one scan must answer."""
+    scan = LinePlan(CodeIndex(library))
+    for plan in plans:
+        for node in plan.nodes.values():
+            kind = STEP_KINDS[node.kind]
+            for p in kind.line_conditions(node.step):
+                scan.add_source(p, kind.table or "medical_claim")
+            for p in kind.claim_conditions(node.step):
+                scan.add_claim_condition(p)
+    return scan
 
 
 def _claim_flags(lines: pl.DataFrame, plan: LinePlan) -> pl.DataFrame:
@@ -67,7 +75,11 @@ def _claim_flags(lines: pl.DataFrame, plan: LinePlan) -> pl.DataFrame:
     if lines.is_empty() or not leaf_cols:
         return pl.DataFrame(schema={"source": pl.String, "member_id": pl.String, "claim_id": pl.String,
                                     **{k: pl.Boolean for k in plan.claim_leaves}})
-    return lines.group_by("member_id", "claim_id").agg(pl.col(leaf_cols).any()).with_columns(pl.lit("medical_claim").alias("source"))
+    return lines.group_by("member_id", "claim_id").agg(pl.col(leaf_cols).any()).with_columns(
+        pl.lit("medical_claim").alias("source"))
+
+
+MEMBER_COLUMNS = ("gender", "race", "ethnicity")
 
 
 def _members(inputs: Inputs, active: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -75,15 +87,15 @@ def _members(inputs: Inputs, active: pl.DataFrame | None) -> tuple[pl.DataFrame,
     if active is not None:
         elig = elig.join(active.lazy(), on="member_id", how="semi")
     schema = elig.collect_schema()
-    benefit_cols = [c for c in ("medical_benefit", "pharmacy_benefit", "mh_benefit", "cd_benefit") if c in schema]
-    death = pl.col("death_date") if "death_date" in schema else pl.lit(None, dtype=pl.Date)
-    spans = elig.select("member_id", "birth_date", "enrollment_start_date", "enrollment_end_date",
-                        death.alias("death_date"), *benefit_cols).collect()
+    spans = elig.collect()
+    if "death_date" not in schema:
+        spans = spans.with_columns(pl.lit(None, dtype=pl.Date).alias("death_date"))
     for c in ("medical_benefit", "pharmacy_benefit", "mh_benefit", "cd_benefit"):
         if c not in spans.columns:
             spans = spans.with_columns(pl.lit(None, dtype=pl.Boolean).alias(c))
     # a member's birth and death dates may repeat per span (or be filled on only some): take the first known
-    members = spans.group_by("member_id").agg(pl.col("birth_date").drop_nulls().first(), pl.col("death_date").drop_nulls().min())
+    members = spans.group_by("member_id").agg(pl.col("birth_date").drop_nulls().first(), pl.col("death_date").drop_nulls().min(),
+                                              *[pl.col(c).drop_nulls().first() for c in MEMBER_COLUMNS if c in spans.columns])
     return members, spans
 
 
@@ -96,73 +108,84 @@ def _check_used_lines(inputs: Inputs, lines: pl.DataFrame, rx: pl.DataFrame) -> 
         for col, source in columns.items():
             if frame.width and col in frame.columns and (n := frame[col].null_count()):
                 ids = frame.filter(pl.col(col).is_null())["claim_id"].drop_nulls().unique(maintain_order=True).head(3).to_list()
-                shown = ", ".join(map(repr, ids)) or "rows without a claim_id"
-                problems.append(f"{inputs.files[table].path}: column {source} is empty on {n} line(s) the measures use, e.g. claims {shown}.")
+                shown = ", ".join(ids) or "rows without a claim_id"
+                problems.append(f"{inputs.files[table].path}: column {source} is empty on {n} line(s) the measures use, "
+                                f"e.g. claims {shown}.")
     if problems:
         raise InputError("\n".join(problems))
 
 
-def compute(
-    inputs: Inputs, specs: list[LoadedSpec], library: ValueSetLibrary, year: int, progress: Progress | None = None,
-) -> ComputeResult:
-    """Compute every spec that the inputs can support; report the others as skipped with the reason."""
-    say = progress or (lambda _msg: None)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    inputs.prefetch_filled([tuple(a.strip().split(".", 1)) for s in specs for r in s.spec.requires for a in r.split("|")])
-    skipped = {s.spec.id: why for s in specs if (why := readiness(s, inputs))}
-    ready = [s for s in specs if s.spec.id not in skipped]
-    timings["readiness"] = time.perf_counter() - t0
-    if not ready:
-        return ComputeResult(pl.DataFrame(schema=SUMMARY_SCHEMA), pl.DataFrame(schema=DETAIL_SCHEMA), [], skipped, timings)
-
-    plan, keys = _plan(ready, library)
+def prepare(inputs: Inputs, plans: list[MeasurePlan], library: ValueSetLibrary, year: int,
+            say: Progress, timings: dict[str, float]) -> RunData:
+    """The one scan and the member tables every plan shares."""
+    scan = scan_plan(plans, library)
     t = time.perf_counter()
     say("scanning claim lines")
-    lines = medical_lines(inputs, plan)
-    rx = pharmacy_lines(inputs, plan)
+    lines = medical_lines(inputs, scan)
+    rx = pharmacy_lines(inputs, scan)
+    observations = observation_rows(inputs, scan)
     timings["scan"] = time.perf_counter() - t
     _check_used_lines(inputs, lines, rx)
     t = time.perf_counter()
-    # only members with a kept claim line or fill can have an event: narrow the member tables once
-    active = pl.concat([f.select("member_id") for f in (lines, rx) if f.width]).unique() if (lines.width or rx.width) else None
+    # members without a kept line or fill cannot have a claim event; keep them all when a measure's units come
+    # from eligibility (every enrolled member, birthdays)
+    member_based = any(STEP_KINDS[n.kind].table == "eligibility" for p in plans for n in p.nodes.values())
+    frames = [f.select("member_id") for f in (lines, rx, observations) if f is not None and f.width]
+    active = None if member_based or not frames else pl.concat(frames).unique()
     members, spans = _members(inputs, active)
     attribution = None
     if "attribution" in inputs.frames:
         attribution = inputs.frames["attribution"].collect()
         if active is not None:
             attribution = attribution.join(active, on="member_id", how="semi")
-    ctx = Context(year, plan, lines, rx, _claim_flags(lines, plan), members, spans, attribution, keys)
+    data = RunData(year, scan, lines, rx, observations, _claim_flags(lines, scan), members, spans, attribution, library)
     timings["prepare"] = time.perf_counter() - t
+    return data
 
-    summaries, details = [], []
-    for loaded in ready:
+
+def compute(inputs: Inputs, plans: list[MeasurePlan], library: ValueSetLibrary, progress: Progress | None = None) -> ComputeResult:
+    """Compute every plan that the inputs can support; report the others as skipped with the reason."""
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    inputs.prefetch_filled([tuple(a.strip().split(".", 1)) for p in plans for r in p.requires for a in r.split("|")])
+    skipped = {p.measure_id: why for p in plans if (why := readiness(p, inputs))}
+    ready = [p for p in plans if p.measure_id not in skipped]
+    timings["readiness"] = time.perf_counter() - t0
+    if not ready:
+        return ComputeResult(pl.DataFrame(schema=SUMMARY_SCHEMA), pl.DataFrame(schema=DETAIL_SCHEMA), [], skipped, timings)
+    year = ready[0].year
+    data = prepare(inputs, ready, library, year, say, timings)
+    details, parts = [], []
+    for plan in ready:
         t = time.perf_counter()
-        say(f"computing {loaded.spec.id}")
-        ev = MeasureEvaluator(loaded, ctx)
-        detail = ev.detail()
-        summaries.append(ev.summary(detail))
-        details.append(detail)
-        timings[f"measure:{loaded.spec.id}"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - t0
+        say(f"computing {plan.measure_id}")
+        run = MeasureRun(plan, data)
+        detail = measure_detail(run)
+        parts.append(partials(run, detail))
+        details.append(public_detail(detail))
+        timings[f"measure:{plan.measure_id}"] = time.perf_counter() - t
+    merged = merge_partials(parts)
+    summary = finalize(merged, ready)
     detail = pl.concat(details)
-    notes = data_notes(inputs, plan, detail, ready)
-    return ComputeResult(pl.concat(summaries), detail, [s.spec.id for s in ready], skipped, timings, notes)
+    timings["total"] = time.perf_counter() - t0
+    notes = data_notes(inputs, data.scan, detail, ready)
+    return ComputeResult(summary, detail, [p.measure_id for p in ready], skipped, timings, notes, merged)
 
 
-def data_notes(inputs: Inputs, plan: LinePlan, detail: pl.DataFrame, ready: list[LoadedSpec]) -> list[str]:
+def data_notes(inputs: Inputs, scan: LinePlan, detail: pl.DataFrame, ready: list[MeasurePlan]) -> list[str]:
     """Plain statements of what these inputs could not support, for the terminal and the manifest."""
     notes = []
     if "attribution" not in inputs.frames:
         notes.append("no attribution table: results have no entity strata")
-    uses_taxonomy = any(family == "taxonomy" for family, _ in plan.codes.bits)
+    uses_taxonomy = any(family == "taxonomy" for family, _ in scan.codes.bits)
     if uses_taxonomy and not inputs.column_filled("medical_claim", "rendering_taxonomy_code") and "provider" not in inputs.frames:
         notes.append("no rendering_taxonomy_code and no provider table: mental-health providers cannot be recognised, "
                      "so visits count only through their diagnoses")
     if not inputs.column_filled("pharmacy_claim", "days_supply"):
         notes.append("every pharmacy_claim.days_supply is empty: measures of medication coverage (SAA, AMM) "
                      "could not be computed from these files")
-    for loaded in ready:
-        if detail.filter(pl.col("measure_id") == loaded.spec.id).is_empty():
-            notes.append(f"{loaded.spec.id}: no candidate {loaded.spec.event_name} in these files")
+    for plan in ready:
+        if detail.filter(pl.col("measure_id") == plan.measure_id).is_empty():
+            notes.append(f"{plan.measure_id}: no candidate {plan.event_name} in these files")
     return notes

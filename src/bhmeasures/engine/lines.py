@@ -18,17 +18,19 @@ import polars as pl
 from bhmeasures.engine.codes import CodeIndex
 from bhmeasures.inputs import Inputs
 from bhmeasures.inputs.schema import DX_COLUMNS, PCS_COLUMNS
-from bhmeasures.spec.models import Predicate
+from bhmeasures.spec.base import Predicate
 
 FAMILY_COLUMNS = {
     "hcpcs": ("hcpcs_code",), "rev": ("revenue_center_code",), "tob": ("bill_type_code",),
-    "pos": ("place_of_service_code",), "pcs": PCS_COLUMNS, "ndc": ("ndc_code",),
+    "pos": ("place_of_service_code",), "pcs": PCS_COLUMNS, "ndc": ("ndc_code",), "loinc": ("code",),
 }
 # Fields of the claim header, repeated on every line: a claim-level test on them needs only one kept line.
 HEADER_FAMILIES = {"dx", "tob"}
 MEDICAL_BASE = ("member_id", "claim_id", "claim_type", "claim_start_date", "claim_end_date")
 MEDICAL_DATES = ("claim_line_start_date", "claim_line_end_date", "admission_date", "discharge_date")
+# what tells the parts of one stay apart (kinds/stays.py), who rendered the service, and its units
 STAY_COLUMNS = ("bill_type_code", "facility_npi", "billing_npi")
+EVENT_ATTRIBUTE_COLUMNS = ("rendering_npi", "service_unit_quantity")
 
 
 def leaves(p: Predicate) -> list[Predicate]:
@@ -46,6 +48,7 @@ class LinePlan:
     codes: CodeIndex
     medical_sources: dict[str, Predicate] = field(default_factory=dict)
     pharmacy_sources: dict[str, Predicate] = field(default_factory=dict)
+    observation_sources: dict[str, Predicate] = field(default_factory=dict)
     claim_leaves: dict[str, Predicate] = field(default_factory=dict)
     _keys: dict[str, str] = field(default_factory=dict)
 
@@ -59,8 +62,12 @@ class LinePlan:
         for vs in p.value_sets():
             self.codes.register(vs)
         key = self._key(p, "s")
-        (self.pharmacy_sources if table == "pharmacy_claim" else self.medical_sources)[key] = p
+        target = {"pharmacy_claim": self.pharmacy_sources, "observation": self.observation_sources}.get(table, self.medical_sources)
+        target[key] = p
         return key
+
+    def source_key(self, p: Predicate) -> str:
+        return self._key(p, "s")
 
     def add_claim_condition(self, p: Predicate) -> None:
         for leaf in leaves(p):
@@ -311,7 +318,7 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     line_level = [p for k, p in plan.claim_leaves.items() if plan.leaf_families(p) - HEADER_FAMILIES]
     cheap = [stage_a.condition(p) for p in [*plan.medical_sources.values(), *line_level]]
 
-    needed = {c for c in (*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS) if c in schema}
+    needed = {c for c in (*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS) if c in schema}
     all_families = families_b | stage_a.families
     needed |= {c for f in all_families if f in FAMILY_COLUMNS for c in FAMILY_COLUMNS[f] if c in schema}
     if "dx" in all_families or stage_a.heads:
@@ -347,8 +354,11 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
         pl.coalesce(date("admission_date"), pl.col("claim_start_date")).alias("admission_date"),
         pl.coalesce(date("discharge_date"), pl.col("claim_end_date")).alias("discharge_date"),
         "claim_start_date", "claim_end_date",
-        # what tells the parts of one stay apart (see steps.stays)
         *[(pl.col(c) if c in schema else pl.lit(None, dtype=pl.String)).alias(c) for c in STAY_COLUMNS],
+        pl.coalesce(*[pl.col(c) for c in ("rendering_npi", "billing_npi") if c in schema], pl.lit(None, dtype=pl.String))
+        .alias("provider"),
+        (pl.col("service_unit_quantity").round(0).cast(pl.Int64, strict=False) if "service_unit_quantity" in schema
+         else pl.lit(None, dtype=pl.Int64)).alias("units"),
         *flags,
     )
     return lf.collect(engine="streaming")
@@ -362,4 +372,16 @@ def pharmacy_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     frame = inputs.frames["pharmacy_claim"].select("member_id", "claim_id", "dispensing_date", "days_supply", "ndc_code")
     schema = frame.collect_schema()
     lf = frame.with_columns(_masks(plan.codes, families, schema, "B", None)).with_columns(**flags).filter(pl.any_horizontal(list(flags)))
-    return lf.select("member_id", "claim_id", "dispensing_date", "days_supply", *flags).collect(engine="streaming")
+    return lf.select("member_id", "claim_id", "dispensing_date", "days_supply", "ndc_code", *flags).collect(engine="streaming")
+
+
+def observation_rows(inputs: Inputs, plan: LinePlan) -> pl.DataFrame | None:
+    """Observation rows whose code meets an observation source's condition, with a flag per condition."""
+    if not plan.observation_sources or "observation" not in inputs.frames:
+        return None
+    families: set[str] = set()
+    flags = {k: _exact(p, plan.codes, families) for k, p in plan.observation_sources.items()}
+    frame = inputs.frames["observation"].select("member_id", "observation_date", "code_type", "code", "result")
+    schema = frame.collect_schema()
+    lf = frame.with_columns(_masks(plan.codes, families, schema, "B", None)).with_columns(**flags).filter(pl.any_horizontal(list(flags)))
+    return lf.select("member_id", "observation_date", "code_type", "code", "result", *flags).collect()

@@ -25,7 +25,7 @@ TABLES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
          "revenue_center_code": STR, "hcpcs_code": STR,
          **{c: STR for c in MODIFIER_COLUMNS}, **{c: STR for c in DX_COLUMNS[1:]}, **{c: STR for c in PCS_COLUMNS},
          "rendering_npi": STR, "billing_npi": STR, "facility_npi": STR, "rendering_taxonomy_code": STR,
-         "paid_amount": FLOAT, "allowed_amount": FLOAT},
+         "service_unit_quantity": FLOAT, "paid_amount": FLOAT, "allowed_amount": FLOAT},
     ),
     "pharmacy_claim": (
         {"claim_id": STR, "member_id": STR, "dispensing_date": DATE, "ndc_code": STR, "days_supply": INT},

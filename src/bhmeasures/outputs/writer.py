@@ -14,9 +14,9 @@ from typing import Any
 
 import polars as pl
 
-from bhmeasures.engine import ComputeResult
+from bhmeasures.engine.compute import ComputeResult
 from bhmeasures.inputs import Inputs
-from bhmeasures.spec import LoadedSpec
+from bhmeasures.spec.loader import LoadedSpec
 from bhmeasures.valuesets import ValueSetLibrary
 
 FORMATS = ("parquet", "csv")

@@ -1,18 +1,31 @@
-"""Checks that need the whole spec (and the value sets): references, lineage, value sets present."""
+"""Checks that need the whole spec (and the value sets): references, kinds of inputs, lineage, dates,
+value sets present. Every problem is reported at once, at the file and line that wrote it."""
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from bhmeasures.errors import Issue, SpecError
-from bhmeasures.spec.loader import LoadedSpec, load_spec_file
-from bhmeasures.yamlio import did_you_mean
-from bhmeasures.spec.models import PATH_KINDS, Define, MeasureSpec, Predicate
+from bhmeasures.kinds.base import SpecView
+from bhmeasures.kinds.registry import STEP_KINDS
+from bhmeasures.spec.base import Predicate
+from bhmeasures.spec.dates import parse_date_expr
+from bhmeasures.spec.loader import LoadedSpec, SpecFile, load_spec_file, resolve_specs
+from bhmeasures.spec.models import MeasureSpec, define_kind, define_step
 from bhmeasures.valuesets import ValueSetLibrary
+from bhmeasures.yamlio import did_you_mean
 
 KNOWN_TABLES = {"eligibility", "medical_claim", "pharmacy_claim", "attribution", "provider", "observation"}
 _REQUIRE = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
+# the value sets each kind of code leaf may name: `code_in` any, `diagnosis_in` ICD-10-CM only
+_DX_SYSTEMS = {"ICD10CM"}
+
+
+def inputs_of(define: Any) -> list[str]:
+    return STEP_KINDS[define_kind(define)].inputs(define_step(define))
 
 
 def lineage(spec: MeasureSpec, start: str, end: str) -> list[str] | None:
@@ -21,14 +34,32 @@ def lineage(spec: MeasureSpec, start: str, end: str) -> list[str] | None:
     seen = {end}
     while chain[-1] != start:
         d = spec.defines.get(chain[-1])
-        if d is None or d.kind not in PATH_KINDS:
+        if d is None or not STEP_KINDS[define_kind(d)].narrows:
             return None
-        nxt = d.step.from_
+        nxt = define_step(d).from_  # type: ignore[attr-defined]
         if nxt in seen:
             return None
         chain.append(nxt)
         seen.add(nxt)
     return list(reversed(chain))
+
+
+def produces(spec: MeasureSpec, name: str) -> str | None:
+    d = spec.defines.get(name)
+    return None if d is None else STEP_KINDS[define_kind(d)].produces
+
+
+def event_dates(spec: MeasureSpec) -> Any:
+    """name -> the date names the events of that define carry."""
+
+    @cache
+    def dates(name: str) -> frozenset[str]:
+        d = spec.defines.get(name)
+        if d is None or STEP_KINDS[define_kind(d)].produces != "events":
+            return frozenset()
+        return frozenset(STEP_KINDS[define_kind(d)].dates(define_step(d), lambda n: set(dates(n))))
+
+    return lambda name: set(dates(name))
 
 
 def _can_match_with_nothing(p: Predicate) -> bool:
@@ -42,86 +73,117 @@ def _can_match_with_nothing(p: Predicate) -> bool:
     return False
 
 
+def _cycle(spec: MeasureSpec) -> list[str] | None:
+    state: dict[str, int] = {}
+
+    def visit(n: str, path: list[str]) -> list[str] | None:
+        if state.get(n) == 1:
+            return [*path, n]
+        if state.get(n) == 2 or n not in spec.defines:
+            return None
+        state[n] = 1
+        for ref in inputs_of(spec.defines[n]):
+            found = visit(ref, [*path, n])
+            if found:
+                return found
+        state[n] = 2
+        return None
+
+    for n in spec.defines:
+        found = visit(n, [])
+        if found:
+            return found
+    return None
+
+
 def check_spec(loaded: LoadedSpec, library: ValueSetLibrary | None) -> list[Issue]:
-    spec, file = loaded.spec, str(loaded.path)
+    spec = loaded.spec
     issues: list[Issue] = []
 
     def add(loc: tuple, message: str, hint: str | None = None) -> None:
-        issues.append(Issue(file, loaded.line(*loc), message, hint, spec.id))
+        file, line = loaded.locate(*loc)
+        issues.append(Issue(file, line, message, hint, spec.id))
 
     names = list(spec.defines)
     declared = {v.name: v for v in spec.value_sets}
+    view = SpecView(dict(spec.defines), lambda n: produces(spec, n), event_dates(spec))
+
+    def add_value_set(i: int, name: str, suffix: tuple, message: str, hint: str | None) -> None:
+        origin = loaded.origins.get(("value_sets", name))
+        if origin is None:
+            add(("value_sets", i, *suffix), message, hint)
+            return
+        j = next(k for k, r in enumerate(origin.model.value_sets) if r.name == name)
+        issues.append(Issue(str(origin.path), origin.lines.get(("value_sets", j)), message, hint, spec.id))
 
     for i, ref in enumerate(spec.value_sets):
         if library is not None:
             if ref.name not in library:
-                add(("value_sets", i), f"value set '{ref.name}' is not in the loaded value set files.",
-                    did_you_mean(ref.name, library.names()) or "Add its CSV file or point --valuesets at it.")
+                add_value_set(i, ref.name, (), f"value set '{ref.name}' is not in the loaded value set files.",
+                              did_you_mean(ref.name, library.names()) or "Add its CSV file or point --valuesets at it.")
             elif library[ref.name].version != ref.version:
-                add(("value_sets", i, "version"),
+                add_value_set(i, ref.name, ("version",),
                     f"value set '{ref.name}' is version {library[ref.name].version} in the files, not {ref.version}.",
                     "Update the version here or load the matching files.")
 
     used_value_sets: set[str] = set()
     for name, define in spec.defines.items():
-        for vs in define.value_sets():
+        kind_name = define_kind(define)
+        kind, step = STEP_KINDS[kind_name], define_step(define)
+        for p in kind.predicates(step):
+            for leaf in p.leaves():
+                vs = leaf.code_in or leaf.diagnosis_in or leaf.principal_diagnosis_in
+                if vs is None:
+                    continue
+                used_value_sets.add(vs)
+                if vs not in declared:
+                    add(("defines", name), f"unknown value set '{vs}' in define '{name}'.",
+                        did_you_mean(vs, list(declared)) or "Declare it under value_sets with its version.")
+                elif library is not None and vs in library and (leaf.diagnosis_in or leaf.principal_diagnosis_in) \
+                        and not (library[vs].systems & _DX_SYSTEMS):
+                    add(("defines", name), f"'{vs}' holds no ICD-10-CM codes, so diagnosis_in cannot match it.",
+                        "Use code_in for procedure, revenue or place-of-service sets.")
+        for vs in getattr(kind, "attribute_sets", lambda s: [])(step):
             used_value_sets.add(vs)
             if vs not in declared:
-                add(("defines", name), f"unknown value set '{vs}' in define '{name}'.",
+                add(("defines", name), f"unknown value set '{vs}' in the attributes of '{name}'.",
                     did_you_mean(vs, list(declared)) or "Declare it under value_sets with its version.")
-        for ref in define.inputs():
+        refs = kind.inputs(step)
+        for ref in refs:
             if ref not in spec.defines:
-                add(("defines", name, define.kind), f"define '{name}' refers to unknown define '{ref}'.",
+                add(("defines", name, kind_name), f"define '{name}' refers to unknown define '{ref}'.",
                     did_you_mean(ref, names) or f"Known defines: {', '.join(names)}.")
-        _check_kinds(spec, name, define, add)
-        if define.kind in ("stays", "encounters", "dispensings") and _can_match_with_nothing(define.step.where):
-            add(("defines", name, define.kind, "where"),
+        member_refs = set(kind.member_inputs(step))
+        either = set(kind.either_inputs(step))
+        for ref in refs:
+            got = produces(spec, ref)
+            if got is None:
+                continue
+            if ref in member_refs and got != "members":
+                add(("defines", name), f"'{ref}' is a set of events, but '{name}' needs a set of members there.",
+                    "Use members_with, enrolled_members or members for it.")
+            elif ref not in member_refs and ref not in either and got == "members":
+                add(("defines", name), f"'{ref}' is a set of members where define '{name}' needs events.",
+                    "Use in / not_in for member sets.")
+        if kind.table and _can_match_with_nothing_all(kind.line_conditions(step)):
+            add(("defines", name, kind_name, "where"),
                 f"the condition of source '{name}' holds on lines that carry no listed code.",
                 "Start it from a code it requires (a bare `not` selects almost every line).")
+        if all(r in spec.defines for r in refs):
+            for loc, message, hint in kind.check(step, view):
+                add(("defines", name, kind_name, *loc), f"{name}: {message}", hint)
 
     for vs in declared:
-        if vs not in used_value_sets:
+        # a library declares what its conditions need; a measure may use only some of them
+        if vs not in used_value_sets and ("value_sets", vs) not in loaded.origins:
             add(("value_sets",), f"value set '{vs}' is declared but no define uses it.", "Remove it or use it.")
 
-    _check_cycles(spec, add)
-
-    pops = spec.populations
-    for key in ("initial_population", "denominator"):
-        ref = getattr(pops, key)
-        if ref not in spec.defines:
-            add(("populations", key), f"{key} refers to unknown define '{ref}'.", did_you_mean(ref, names))
-    chain = None
-    if pops.initial_population in spec.defines and pops.denominator in spec.defines:
-        chain = lineage(spec, pops.initial_population, pops.denominator)
-        if chain is None:
-            add(("populations", "denominator"),
-                f"denominator '{pops.denominator}' does not descend from initial_population '{pops.initial_population}' through `from` links.",
-                f"Each step between them must be one of {', '.join(PATH_KINDS)}, reading the previous one.")
-    for i, ex in enumerate(pops.denominator_exclusions):
-        if chain is not None and ex not in chain[1:]:
-            add(("populations", "denominator_exclusions", i),
-                f"exclusion step '{ex}' is not a step between the initial population and the denominator.",
-                did_you_mean(ex, chain[1:]) or "List a filter on that path whose removals are exclusions.")
-    rate_ids = [r.id for r in pops.rates]
-    for i, rate in enumerate(pops.rates):
-        if rate_ids.count(rate.id) > 1:
-            add(("populations", "rates", i, "id"), f"rate id '{rate.id}' appears twice.", "Rate ids are unique.")
-        for key in ("numerator", "denominator"):
-            ref = getattr(rate, key)
-            if ref is None:
-                continue
-            if ref not in spec.defines:
-                add(("populations", "rates", i, key), f"rate {rate.id} {key} refers to unknown define '{ref}'.",
-                    did_you_mean(ref, names))
-        den = rate.denominator or pops.denominator
-        if rate.numerator in spec.defines and den in spec.defines and lineage(spec, den, rate.numerator) is None:
-            add(("populations", "rates", i, "numerator"),
-                f"rate {rate.id} numerator '{rate.numerator}' is not a filter of its denominator '{den}'.",
-                "A numerator narrows the denominator: write it as a filter `from` the denominator.")
-
-    for i, band in enumerate(spec.stratifiers.age_band):
-        if band.min is not None and band.max is not None and band.min > band.max:
-            add(("stratifiers", "age_band", i), f"age band '{band.label}' has min above max.")
+    cycle = _cycle(spec)
+    if cycle:
+        add(("defines", cycle[0]), f"defines refer to each other in a cycle: {' -> '.join(cycle)}.", "Break the loop.")
+        return issues
+    _check_populations(spec, add, names)
+    _check_stratifiers(spec, add, names)
     for i, req in enumerate(spec.requires):
         for alt in (a.strip() for a in req.split("|")):
             if not _REQUIRE.match(alt) or alt.split(".")[0] not in KNOWN_TABLES:
@@ -130,73 +192,127 @@ def check_spec(loaded: LoadedSpec, library: ValueSetLibrary | None) -> list[Issu
     return issues
 
 
-def _check_kinds(spec: MeasureSpec, name: str, define: Define, add) -> None:  # noqa: ANN001
-    s = define.step
-    member_refs = [getattr(s, a, None) for a in ("member_in", "member_not_in")]
-    for ref in member_refs:
-        if ref in spec.defines and not spec.defines[ref].produces_members:
-            add(("defines", name), f"'{ref}' is a set of events, but member_in/member_not_in needs a set of members.",
-                "Use members_with or members_who_died for it.")
-    event_refs = [r for r in define.inputs() if r not in member_refs]
-    for ref in event_refs:
-        if ref in spec.defines and spec.defines[ref].produces_members:
-            add(("defines", name), f"'{ref}' is a set of members where define '{name}' needs events.",
-                "Use member_in / member_not_in for member sets.")
+def _can_match_with_nothing_all(conditions: list[Predicate]) -> bool:
+    return any(_can_match_with_nothing(p) for p in conditions)
 
 
-def _check_cycles(spec: MeasureSpec, add) -> None:  # noqa: ANN001
-    state: dict[str, int] = {}
+def _not_in_refs(spec: MeasureSpec, path: list[str]) -> set[str]:
+    """Sets removed by `not_in` conditions of the filters on a path (top level of each filter)."""
+    from bhmeasures.kinds.conditions.logic import present
 
-    def visit(n: str, path: list[str]) -> None:
-        if state.get(n) == 2 or n not in spec.defines:
-            return
-        if state.get(n) == 1:
-            add(("defines", n), f"defines refer to each other in a cycle: {' -> '.join([*path, n])}.", "Break the loop.")
-            return
-        state[n] = 1
-        for ref in spec.defines[n].inputs():
-            visit(ref, [*path, n])
-        state[n] = 2
-
-    for n in spec.defines:
-        visit(n, [])
+    out: set[str] = set()
+    for n in path:
+        d = spec.defines[n]
+        if define_kind(d) == "filter":
+            for key, _, value in present(define_step(d)):
+                if key == "not_in":
+                    out.update(value)
+    return out
 
 
-def spec_files(paths: list[Path]) -> list[Path]:
+def _check_populations(spec: MeasureSpec, add: Any, names: list[str]) -> None:
+    pops = spec.populations
+    for key in ("initial_population", "denominator"):
+        ref = getattr(pops, key)
+        if ref not in spec.defines:
+            add(("populations", key), f"{key} refers to unknown define '{ref}'.", did_you_mean(ref, names))
+        elif produces(spec, ref) != "events":
+            add(("populations", key), f"{key} '{ref}' is a set of members; populations are units (events).",
+                "Use member_units to make one unit per member.")
+    chain = None
+    if pops.initial_population in spec.defines and pops.denominator in spec.defines:
+        chain = lineage(spec, pops.initial_population, pops.denominator)
+        if chain is None:
+            narrowing = ", ".join(k for k, kind in STEP_KINDS.kinds.items() if kind.narrows)
+            add(("populations", "denominator"),
+                f"denominator '{pops.denominator}' does not descend from initial_population '{pops.initial_population}' "
+                "through `from` links.", f"Each step between them must be one of {narrowing}, reading the previous one.")
+    removed = _not_in_refs(spec, chain or [])
+    for i, ex in enumerate(pops.denominator_exclusions):
+        if ex not in spec.defines:
+            add(("populations", "denominator_exclusions", i), f"exclusion '{ex}' is not a define.", did_you_mean(ex, names))
+        elif chain is not None and ex not in removed:
+            add(("populations", "denominator_exclusions", i),
+                f"exclusion '{ex}' is not removed by a `not_in` on the way from the initial population to the denominator.",
+                "Name the excluded events or members in a define and remove them with `not_in: [...]` on that path.")
+    for i, ex in enumerate(pops.denominator_exceptions):
+        if ex not in spec.defines:
+            add(("populations", "denominator_exceptions", i), f"exception '{ex}' is not a define.", did_you_mean(ex, names))
+    rate_ids = [r.id for r in pops.rates]
+    for i, rate in enumerate(pops.rates):
+        if rate_ids.count(rate.id) > 1:
+            add(("populations", "rates", i, "id"), f"rate id '{rate.id}' appears twice.", "Rate ids are unique.")
+        for key in ("numerator", "denominator"):
+            ref = getattr(rate, key)
+            if ref is not None and ref not in spec.defines:
+                add(("populations", "rates", i, key), f"rate {rate.id} {key} refers to unknown define '{ref}'.",
+                    did_you_mean(ref, names))
+        den = rate.denominator or pops.denominator
+        if rate.denominator and pops.initial_population in spec.defines and den in spec.defines \
+                and lineage(spec, pops.initial_population, den) is None:
+            add(("populations", "rates", i, "denominator"),
+                f"rate {rate.id} denominator '{den}' does not descend from the initial population through `from` links.")
+        if rate.numerator in spec.defines and den in spec.defines and lineage(spec, den, rate.numerator) is None:
+            add(("populations", "rates", i, "numerator"),
+                f"rate {rate.id} numerator '{rate.numerator}' is not a filter of its denominator '{den}'.",
+                "A numerator narrows the denominator: write it as a filter `from` the denominator.")
+
+
+def _check_stratifiers(spec: MeasureSpec, add: Any, names: list[str]) -> None:
+    bands = spec.stratifiers.age_band
+    if bands is not None:
+        for i, band in enumerate(bands.bands):
+            if band.min is not None and band.max is not None and band.min > band.max:
+                add(("stratifiers", "age_band", i), f"age band '{band.label}' has min above max.")
+        e = parse_date_expr(bands.at)
+        if not e.is_calendar and e.base not in event_dates(spec)(spec.populations.denominator):
+            add(("stratifiers", "age_band", "at"), f"age bands on '{bands.at}': the units do not carry that date.")
+    for strat, strata in spec.stratifiers.by_define.items():
+        for label, ref in strata.items():
+            if ref not in spec.defines:
+                add(("stratifiers", "by_define", strat, label), f"stratum '{label}' refers to unknown define '{ref}'.",
+                    did_you_mean(ref, names))
+            elif produces(spec, ref) != "events":
+                add(("stratifiers", "by_define", strat, label), f"stratum '{label}': '{ref}' is not a set of events.")
+
+
+def spec_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(measure and variant files, library files): top-level YAML files of each folder, and its libraries/."""
     files: list[Path] = []
+    libraries: list[Path] = []
     for p in paths:
         if p.is_dir():
             files.extend(sorted(x for x in p.glob("*.y*ml") if x.suffix in (".yaml", ".yml")))
+            if (p / "libraries").is_dir():
+                libraries.extend(sorted(x for x in (p / "libraries").glob("*.y*ml") if x.suffix in (".yaml", ".yml")))
         else:
             files.append(p)
-    return files
+    return files, libraries
 
 
-def validate_paths(paths: list[Path], library: ValueSetLibrary | None) -> tuple[list[LoadedSpec], list[Issue]]:
-    """Load and check every spec; return all that loaded and every issue found in any of them."""
-    loaded: list[LoadedSpec] = []
+def validate_paths(paths: list[Path], library: ValueSetLibrary | None,
+                   extra_libraries: list[Path] | None = None) -> tuple[list[LoadedSpec], list[Issue]]:
+    """Load, resolve and check every spec; return all that loaded and every issue found in any of them."""
     issues: list[Issue] = []
-    files = spec_files(paths)
+    files, libraries = spec_files(paths)
     if not files:
-        issues.append(Issue(", ".join(map(str, paths)), None, "no measure spec files (*.yaml) found.", "Pass a spec file or a folder of them."))
-    seen_ids: dict[str, str] = {}
-    for f in files:
-        spec, found = load_spec_file(f)
+        issues.append(Issue(", ".join(map(str, paths)), None, "no measure spec files (*.yaml) found.",
+                            "Pass a spec file or a folder of them."))
+    parsed: list[SpecFile] = []
+    for f in [*dict.fromkeys([*(extra_libraries or []), *libraries]), *files]:
+        loaded_file, found = load_spec_file(f)
         issues.extend(found)
-        if spec is None:
-            continue
+        if loaded_file is not None:
+            parsed.append(loaded_file)
+    loaded = resolve_specs(parsed, issues)
+    for spec in loaded:
         issues.extend(check_spec(spec, library))
-        if spec.spec.id in seen_ids:
-            issues.append(Issue(str(f), spec.line("id"), f"measure id '{spec.spec.id}' is also defined in {seen_ids[spec.spec.id]}.",
-                                "Each measure id appears once."))
-        seen_ids[spec.spec.id] = str(f)
-        loaded.append(spec)
     return loaded, issues
 
 
-def load_specs(paths: list[Path], library: ValueSetLibrary) -> list[LoadedSpec]:
+def load_specs(paths: list[Path], library: ValueSetLibrary, extra_libraries: list[Path] | None = None) -> list[LoadedSpec]:
     """Load specs for computing; raise SpecError listing every problem."""
-    loaded, issues = validate_paths(paths, library)
+    loaded, issues = validate_paths(paths, library, extra_libraries)
     if issues:
         raise SpecError(issues)
     return loaded

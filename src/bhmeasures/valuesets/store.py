@@ -11,6 +11,8 @@ from pathlib import Path
 from bhmeasures.errors import Issue, SpecError
 
 COLUMNS = ("value_set", "version", "code_system", "code", "description", "provenance", "source")
+# optional: per-code attributes, "name=value;name=value" (a drug's ingredient, an instrument's threshold)
+ATTRIBUTES_COLUMN = "attributes"
 REQUIRED_COLUMNS = ("value_set", "version", "code_system", "code")
 
 # Shape of a code (without a trailing '*' prefix marker) per code system.
@@ -37,6 +39,8 @@ class ValueSet:
     # code system -> exact codes; code system -> prefixes (without '*')
     codes: dict[str, set[str]] = field(default_factory=dict)
     prefixes: dict[str, set[str]] = field(default_factory=dict)
+    # attribute name -> code -> value (exact codes only)
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def systems(self) -> set[str]:
@@ -102,6 +106,13 @@ def _read_file(path: Path, issues: list[Issue]) -> dict[str, ValueSet]:
             vs.provenance.add((row.get("provenance") or "").strip() or "unspecified")
             target = vs.prefixes if is_prefix else vs.codes
             target.setdefault(system, set()).add(bare)
+            for pair in filter(None, (p.strip() for p in (row.get(ATTRIBUTES_COLUMN) or "").split(";"))):
+                key, sep, value = pair.partition("=")
+                if not sep or not key.strip() or is_prefix:
+                    issues.append(Issue(str(path), line, f"attribute '{pair}' is not name=value on an exact code.",
+                                        "Write attributes as name=value;name=value, e.g. drug=aripiprazole;days_supply=28."))
+                    continue
+                vs.attributes.setdefault(key.strip(), {})[bare] = value.strip()
     return found
 
 

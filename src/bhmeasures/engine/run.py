@@ -1,0 +1,95 @@
+"""Evaluate one measure plan over the data the scan kept: a visitor that asks each node's kind to run it.
+
+The engine knows no measure: it hands every kind the shared frames and the lookups it needs (which flag
+column answers a condition, a value set's per-code attributes) and memoises each define's result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from bhmeasures.engine.codes import spellings
+from bhmeasures.engine.lines import LinePlan
+from bhmeasures.kinds.base import StepResult
+from bhmeasures.kinds.dispensings import parse_attribute_ref
+from bhmeasures.kinds.registry import STEP_KINDS
+from bhmeasures.plan.model import MeasurePlan
+from bhmeasures.spec.base import Predicate
+from bhmeasures.valuesets import ValueSetLibrary
+
+
+@dataclass
+class RunData:
+    """Everything the measures of one run share."""
+
+    year: int
+    scan: LinePlan
+    lines: pl.DataFrame  # kept medical claim lines, a flag column per condition
+    rx: pl.DataFrame  # kept pharmacy fills
+    observations: pl.DataFrame | None
+    claim_flags: pl.DataFrame  # source, member_id, claim_id, a flag per claim-level leaf
+    members: pl.DataFrame  # member_id, birth_date, death_date, and member attributes
+    spans: pl.DataFrame  # eligibility spans with benefit flags and attributes
+    attribution: pl.DataFrame | None
+    library: ValueSetLibrary
+
+
+class MeasureRun:
+    """Evaluates the nodes of one plan on demand, each once."""
+
+    def __init__(self, plan: MeasurePlan, data: RunData) -> None:
+        self.plan = plan
+        self.data = data
+        self.year = plan.year
+        self._memo: dict[str, StepResult] = {}
+
+    def get(self, name: str) -> StepResult:
+        if name not in self._memo:
+            node = self.plan.nodes[name]
+            self._memo[name] = STEP_KINDS[node.kind].evaluate(node, self)
+        return self._memo[name]
+
+    def events(self, name: str) -> pl.DataFrame:
+        return self.get(name).frame
+
+    def produces(self, name: str) -> str:
+        return self.plan.nodes[name].produces
+
+    def reason_of(self, name: str) -> str:
+        return self.plan.nodes[name].reason
+
+    def source_column(self, p: Predicate, table: str) -> str:
+        """The flag column the scan computed for a source condition."""
+        return self.data.scan.source_key(p)
+
+    def claim_flag(self, leaf: Predicate) -> str:
+        return self.data.scan.leaf_key(leaf)
+
+    def with_claim_flags(self, events: pl.DataFrame) -> pl.DataFrame:
+        """The events with each claim-level flag true when any claim of the event has it."""
+        flags = self.data.claim_flags
+        names = [c for c in flags.columns if c not in ("source", "member_id", "claim_id")]
+        per_event = (events.select("source", "member_id", "event_id", "claims").explode("claims")
+                     .join(flags, left_on=["source", "member_id", "claims"], right_on=["source", "member_id", "claim_id"],
+                           how="left")
+                     .group_by("source", "member_id", "event_id").agg(pl.col(names).any()))
+        return events.join(per_event, on=["source", "member_id", "event_id"], how="left")
+
+    def attribute(self, ref: str, code: pl.Expr) -> pl.Expr:
+        """The value of a value set's per-code attribute for the code in `code` (null when it has none)."""
+        name, attribute = parse_attribute_ref(ref)
+        vs = self.data.library[name]
+        table = vs.attributes.get(attribute, {})
+        keys: list[str] = []
+        values: list[str] = []
+        for c, v in sorted(table.items()):
+            system = next((s for s, codes in vs.codes.items() if c in codes), "")
+            for spelled in spellings(system, c):
+                if spelled not in keys:
+                    keys.append(spelled)
+                    values.append(v)
+        if not keys:
+            return pl.lit(None, dtype=pl.String)
+        return code.replace_strict(keys, values, default=None, return_dtype=pl.String)

@@ -1,0 +1,91 @@
+"""`encounters`: claim lines that meet a condition, as events (visits, services, administrations)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import polars as pl
+
+from bhmeasures.kinds.base import StepKind, StepResult, register
+from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
+from bhmeasures.spec.base import Predicate, StepModel
+
+
+class Encounters(StepModel):
+    """One event per claim and service date of the matching lines.
+
+    `one_per: day` makes one event of a member's matching claims of one date (the facility and the
+    professional claim of one ED visit are one visit), named by its first claim id; a condition on it holds
+    when any of its claims meets it, and none of its claims is its own follow-up. `units_as_events: true`
+    counts each unit of service of a line (`service_unit_quantity`) as an event of its own (IOP and partial
+    hospitalization billed in units).
+    """
+
+    where: Predicate
+    one_per: Literal["claim", "day"] = "claim"
+    units_as_events: bool = False
+
+
+@register
+class EncountersKind(StepKind):
+    key = "encounters"
+    model = Encounters
+    table = "medical_claim"
+    summary = "medical claim lines that meet the condition, one event per claim and service date"
+
+    def predicates(self, step: Encounters) -> list[Predicate]:
+        return [step.where]
+
+    def line_conditions(self, step: Encounters) -> list[Predicate]:
+        return [step.where]
+
+    def dates(self, step: Any, input_dates: Any) -> set[str]:
+        return {"index_date", "start_date", "end_date"}
+
+    def map_predicates(self, step: Encounters, fn: Any) -> Encounters:
+        return step.model_copy(update={"where": fn(step.where)})
+
+    def describe(self, node: Any, year: int) -> list[str]:
+        s: Encounters = node.step
+        per = "member and service date (the claims of one visit together)" if s.one_per == "day" else "claim and service date"
+        out = ["medical claim lines where", *s.where.describe_lines("  "), f"one event per {per}, dated by the service date"]
+        if s.units_as_events:
+            out.append("each unit of service is an event of its own")
+        return out
+
+    def evaluate(self, node: Any, run: Any) -> StepResult:
+        s: Encounters = node.step
+        lines = run.data.lines
+        if lines.is_empty():
+            return StepResult(empty_events())
+        key = run.source_column(s.where, "medical_claim")
+        df = lines.filter(pl.col(key)).group_by("member_id", "claim_id", "service_date").agg(
+            pl.max_horizontal(pl.col("service_end_date").max(), pl.col("service_date").first()).alias("service_end_date"),
+            pl.col("provider").drop_nulls().first(),
+            pl.col("units").sum().alias("units"),
+        )
+        df = df.with_columns((pl.col("service_date").n_unique().over("member_id", "claim_id") > 1).alias("_multi"))
+        if s.one_per == "day":
+            df = df.sort("member_id", "service_date", "claim_id").group_by("member_id", "service_date", maintain_order=True).agg(
+                pl.col("claim_id").first(), pl.col("claim_id").alias("claims"), pl.col("_multi").first(),
+                pl.col("service_end_date").max(), pl.col("provider").drop_nulls().first(), pl.col("units").sum())
+        else:
+            df = df.with_columns(pl.concat_list("claim_id").alias("claims"))
+        events = df.select(
+            pl.lit("medical_claim").alias("source"),
+            "member_id",
+            pl.when("_multi").then(pl.col("claim_id") + ":" + pl.col("service_date").cast(pl.String))
+            .otherwise(pl.col("claim_id")).alias("event_id"),
+            "claim_id",
+            "claims",
+            pl.col("service_date").alias("start_date"),
+            pl.col("service_end_date").alias("end_date"),
+            pl.col("service_date").alias("index_date"),
+            "provider",
+            pl.col("units").fill_null(1).clip(lower_bound=1).cast(pl.Int64),
+        ).cast(EVENT_SCHEMA)
+        if s.units_as_events:
+            events = events.with_columns(pl.int_ranges(0, "units").alias("unit")).explode("unit").with_columns(
+                pl.when(pl.col("unit") > 0).then(pl.col("event_id") + "#" + (pl.col("unit") + 1).cast(pl.String))
+                .otherwise(pl.col("event_id")).alias("event_id")).drop("unit")
+        return StepResult(events)

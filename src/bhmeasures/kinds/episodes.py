@@ -1,0 +1,110 @@
+"""`episodes`: treatment episodes built from visits and inpatient stays (IET's SUD episodes).
+
+Stays chain into one episode when each is admitted within `transfer_within_days` after the previous
+discharge (direct transfers): the episode is dated on the last discharge, takes its claims (whose
+diagnoses decide cohorts) from the first stay, and looks back for history from the first admission. A
+visit of `leading_visits` on an admission date or up to `visit_leads_to_stay_within_days` before it
+leads to that stay: the stay's (chain's) discharge becomes the episode, its claims are the visit's
+(the stay needs no qualifying diagnosis), and history is looked back from the visit. Other visits are
+episodes on their own date. A chain counts as an episode when its first stay is in `stays`, or when a
+leading visit leads to it.
+
+Each episode carries `admission_date` (first admission; null for a visit), `history_date` (the date the
+look-back starts from) and `from_stay` (true when dated by a discharge).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from pydantic import Field
+
+from bhmeasures.kinds.base import StepKind, StepResult, register
+from bhmeasures.kinds.events import EVENT_SCHEMA
+from bhmeasures.spec.base import StepModel
+
+EPISODE_SCHEMA = {**EVENT_SCHEMA, "admission_date": pl.Date, "history_date": pl.Date, "from_stay": pl.Boolean}
+
+
+class Episodes(StepModel):
+    visits: str
+    stays: str
+    all_stays: str
+    leading_visits: str | None = None
+    visit_leads_to_stay_within_days: int = Field(default=1, ge=0)
+    transfer_within_days: int = Field(default=1, ge=0)
+
+
+def stay_chains(stays: pl.DataFrame, within: int) -> pl.DataFrame:
+    """member_id, chain, first stay (event id, claims), last stay (event id, claim), admission, discharge."""
+    s = stays.sort("member_id", "start_date", "end_date", "event_id")
+    reach = pl.col("end_date").cum_max().shift(1).over("member_id")
+    s = s.with_columns((reach.is_null() | ((pl.col("start_date") - reach).dt.total_days() > within))
+                       .cast(pl.Int64).cum_sum().over("member_id").alias("chain"))
+    return s.group_by("member_id", "chain", maintain_order=True).agg(
+        pl.col("event_id").first().alias("first_id"), pl.col("claims").first().alias("first_claims"),
+        pl.col("event_id").last().alias("last_id"), pl.col("claim_id").last().alias("last_claim"),
+        pl.col("provider").last().alias("provider"),
+        pl.col("start_date").min().alias("admission_date"), pl.col("end_date").max().alias("discharge_date"),
+    )
+
+
+@register
+class EpisodesKind(StepKind):
+    key = "episodes"
+    model = Episodes
+    summary = "episodes from visits and inpatient stays"
+
+    def inputs(self, step: Episodes) -> list[str]:
+        return [step.visits, step.stays, step.all_stays, *([step.leading_visits] if step.leading_visits else [])]
+
+    def dates(self, step: Any, input_dates: Any) -> set[str]:
+        return {"index_date", "start_date", "end_date", "admission_date", "history_date"}
+
+    def describe(self, node: Any, year: int) -> list[str]:
+        s: Episodes = node.step
+        out = [f"stays of '{s.all_stays}' admitted within {s.transfer_within_days} day(s) after a discharge are one "
+               "chain (direct transfers), dated on the last discharge, with the first stay's claims; history from the "
+               "first admission",
+               f"chains whose first stay is in '{s.stays}' are episodes"]
+        if s.leading_visits:
+            out.append(f"a visit of '{s.leading_visits}' on an admission date or up to {s.visit_leads_to_stay_within_days} "
+                       "day(s) before it makes that chain its episode, with the visit's claims; history from the visit")
+        out.append(f"other visits of '{s.visits}' are episodes on their own date")
+        return out
+
+    def evaluate(self, node: Any, run: Any) -> StepResult:
+        s: Episodes = node.step
+        chains = stay_chains(run.events(s.all_stays), s.transfer_within_days)
+        qualifying = run.events(s.stays).select("member_id", pl.col("event_id").alias("first_id")).unique()
+        stay_episodes = chains.join(qualifying, on=["member_id", "first_id"], how="semi").select(
+            "member_id", "chain", pl.col("first_claims").alias("claims"), pl.col("admission_date").alias("history_date"))
+
+        visits = run.events(s.visits)
+        led = pl.DataFrame(schema={"member_id": pl.String, "chain": pl.Int64, "claims": pl.List(pl.String),
+                                   "history_date": pl.Date, "v_id": pl.String})
+        if s.leading_visits:
+            leading = run.events(s.leading_visits).join(visits.select("member_id", "event_id"), on=["member_id", "event_id"],
+                                                        how="semi")
+            led = leading.select("member_id", pl.col("event_id").alias("v_id"), pl.col("claims"),
+                                 pl.col("index_date").alias("v_date")).join(
+                chains.select("member_id", "chain", "admission_date"), on="member_id").filter(
+                (pl.col("admission_date") - pl.col("v_date")).dt.total_days().is_between(0, s.visit_leads_to_stay_within_days)
+            ).sort("member_id", "v_date", "v_id", "admission_date").unique(["member_id", "v_id"], keep="first",
+                                                                         maintain_order=True).select(
+                "member_id", "chain", "claims", pl.col("v_date").alias("history_date"), "v_id")
+        # a chain reached by visits or qualifying itself: claims of all, history from the earliest
+        from_chains = pl.concat([stay_episodes, led.drop("v_id")], how="vertical_relaxed").group_by("member_id", "chain").agg(
+            pl.col("claims").flatten().unique(maintain_order=True), pl.col("history_date").min())
+        chain_events = from_chains.join(chains, on=["member_id", "chain"]).select(
+            pl.lit("medical_claim").alias("source"), "member_id", pl.col("last_id").alias("event_id"),
+            pl.col("last_claim").alias("claim_id"), "claims", pl.col("admission_date").alias("start_date"),
+            pl.col("discharge_date").alias("end_date"), pl.col("discharge_date").alias("index_date"), "provider",
+            pl.lit(1, dtype=pl.Int64).alias("units"), "admission_date", "history_date", pl.lit(True).alias("from_stay"))
+        visit_events = visits.join(led.select("member_id", pl.col("v_id").alias("event_id")), on=["member_id", "event_id"],
+                                   how="anti").select(
+            *EVENT_SCHEMA, pl.lit(None, dtype=pl.Date).alias("admission_date"), pl.col("index_date").alias("history_date"),
+            pl.lit(False).alias("from_stay"))
+        out = pl.concat([chain_events.cast(EPISODE_SCHEMA), visit_events.cast(EPISODE_SCHEMA)])
+        return StepResult(out.sort("member_id", "index_date", "event_id"))

@@ -1,0 +1,78 @@
+"""`members_with`: members with at least N events dated in (or overlapping) a calendar window."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import Field, model_validator
+
+from bhmeasures.engine.exprs import window_bounds
+from bhmeasures.kinds.base import Problem, SpecView, StepKind, StepResult, register
+from bhmeasures.spec.base import StepModel, WindowField
+
+
+class MembersWith(StepModel):
+    """`at_least: 2` with `distinct: [date]` asks for events on two different dates (SAA: two visits with a
+    schizophrenia diagnosis). The member's evidence is the event that completes the count."""
+
+    events: str | list[str]
+    dated: WindowField | None = None
+    overlapping: WindowField | None = None
+    at_least: int = Field(default=1, ge=1)
+    distinct: list[Literal["date", "event"]] = ["date"]
+
+    @model_validator(mode="after")
+    def _one_window(self) -> MembersWith:
+        if (self.dated is None) == (self.overlapping is None):
+            msg = "give exactly one of dated or overlapping"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def window(self) -> Any:
+        return self.dated if self.dated is not None else self.overlapping
+
+    def names(self) -> list[str]:
+        return [self.events] if isinstance(self.events, str) else list(self.events)
+
+
+@register
+class MembersWithKind(StepKind):
+    key = "members_with"
+    model = MembersWith
+    produces = "members"
+
+    def inputs(self, step: MembersWith) -> list[str]:
+        return step.names()
+
+    def check(self, step: MembersWith, view: SpecView) -> list[Problem]:
+        if step.window.bases():
+            return [(("dated" if step.dated is not None else "overlapping",),
+                     "a set of members has no event dates to anchor a window on.", "Use measurement-year dates (MY-01-01).")]
+        return []
+
+    def default_reason(self, name: str, step: MembersWith, event_name: str) -> str:
+        return f"member is in '{name}'"
+
+    def describe(self, node: Any, year: int) -> list[str]:
+        s: MembersWith = node.step
+        how = "dated in" if s.dated is not None else "overlapping"
+        count = "an event" if s.at_least == 1 else f"at least {s.at_least} events on distinct {', '.join(s.distinct)}s"
+        names = " or ".join(f"'{n}'" for n in s.names())
+        return [f"members with {count} of {names} {how} {s.window.describe(year)}"]
+
+    def evaluate(self, node: Any, run: Any) -> StepResult:
+        s: MembersWith = node.step
+        frames = [run.events(n) for n in s.names()]
+        ev = pl.concat([f.select("member_id", "event_id", "claim_id", "start_date", "end_date") for f in frames])
+        first, last = window_bounds(s.window, run.year)
+        if s.dated is not None:
+            ev = ev.filter(pl.col("start_date").is_between(first, last))
+        else:  # any time in the window: an event (a hospice claim, say) that overlaps it counts
+            ev = ev.filter((pl.col("start_date") <= last) & (pl.col("end_date").fill_null(pl.col("start_date")) >= first))
+        key = "start_date" if s.distinct == ["date"] else "event_id"
+        ev = ev.sort("member_id", "start_date", "claim_id").unique(["member_id", key], keep="first", maintain_order=True)
+        ev = ev.filter(pl.int_range(pl.len()).over("member_id") == s.at_least - 1)
+        return StepResult(ev.select("member_id", pl.col("claim_id").alias("evidence_claim_id"),
+                                    pl.col("start_date").alias("evidence_date")))

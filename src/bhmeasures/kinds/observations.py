@@ -1,0 +1,78 @@
+"""`observations`: clinical results (screening scores) of the observation table that meet a condition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from pydantic import field_validator
+
+from bhmeasures.kinds.base import StepKind, StepResult, register
+from bhmeasures.kinds.dispensings import parse_attribute_ref
+from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
+from bhmeasures.spec.base import Predicate, StepModel
+
+
+class Observations(StepModel):
+    """One event per observation row whose code meets `where` (LOINC value sets), dated on the observation
+    date; `result` carries the numeric result, and `attributes` copies per-code attributes of value sets
+    (an instrument's positive threshold, whether it is brief), as `column: VALUE SET.attribute`."""
+
+    where: Predicate
+    attributes: dict[str, str] = {}
+
+    @field_validator("attributes")
+    @classmethod
+    def _refs(cls, v: dict[str, str]) -> dict[str, str]:
+        for ref in v.values():
+            parse_attribute_ref(ref)
+        return v
+
+
+@register
+class ObservationsKind(StepKind):
+    key = "observations"
+    model = Observations
+    table = "observation"
+
+    def predicates(self, step: Observations) -> list[Predicate]:
+        return [step.where]
+
+    def line_conditions(self, step: Observations) -> list[Predicate]:
+        return [step.where]
+
+    def dates(self, step: Any, input_dates: Any) -> set[str]:
+        return {"index_date", "start_date", "end_date"}
+
+    def map_predicates(self, step: Observations, fn: Any) -> Observations:
+        return step.model_copy(update={"where": fn(step.where)})
+
+    def attribute_sets(self, step: Observations) -> list[str]:
+        return [parse_attribute_ref(r)[0] for r in step.attributes.values()]
+
+    def describe(self, node: Any, year: int) -> list[str]:
+        s: Observations = node.step
+        out = ["observations where", *s.where.describe_lines("  "), "one event per result, dated on the observation date; "
+               "result = the numeric result"]
+        out += [f"carries {col} = attribute '{ref}'" for col, ref in s.attributes.items()]
+        return out
+
+    def evaluate(self, node: Any, run: Any) -> StepResult:
+        s: Observations = node.step
+        obs = run.data.observations
+        if obs is None or obs.is_empty():
+            return StepResult(empty_events().with_columns(pl.lit(None, dtype=pl.Float64).alias("result")))
+        key = run.source_column(s.where, "observation")
+        df = obs.filter(pl.col(key)).sort("member_id", "observation_date", "code", "result")
+        ident = (pl.lit("observation:") + pl.col("code") + "@" + pl.col("observation_date").cast(pl.String))
+        nth = pl.int_range(pl.len()).over("member_id", "code", "observation_date")
+        ident = ident + pl.when(nth > 0).then(":" + nth.cast(pl.String)).otherwise(pl.lit(""))
+        events = df.select(
+            pl.lit("observation").alias("source"), "member_id", ident.alias("event_id"), ident.alias("claim_id"),
+            pl.concat_list(ident).alias("claims"), pl.col("observation_date").alias("start_date"),
+            pl.col("observation_date").alias("end_date"), pl.col("observation_date").alias("index_date"),
+            pl.lit(None, dtype=pl.String).alias("provider"), pl.lit(1, dtype=pl.Int64).alias("units"),
+            pl.col("code"), pl.col("result").str.strip_chars().cast(pl.Float64, strict=False).alias("result"),
+            *[run.attribute(ref, pl.col("code")).alias(col) for col, ref in s.attributes.items()],
+        )
+        return StepResult(events.cast({k: v for k, v in EVENT_SCHEMA.items()}))
