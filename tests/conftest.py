@@ -12,3 +12,8 @@ settings.register_profile("ci", max_examples=40, **_COMMON)
 settings.register_profile("dev", max_examples=10, **_COMMON)
 settings.register_profile("thorough", max_examples=300, **_COMMON)
 settings.load_profile(os.environ.get("BHM_HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser: object) -> None:
+    parser.addoption("--update-goldens", action="store_true", default=False,  # type: ignore[attr-defined]
+                     help="Rewrite the golden files of tests/golden from the current output.")

@@ -107,6 +107,21 @@ def compute(
     return _compute(inputs, plans(loaded, library, year), library, progress)
 
 
+def finalize(partials: list[pl.DataFrame], year: int, measures: list[str] | None = None,
+             specs: list[Path] | None = None, valuesets: list[Path] | None = None) -> pl.DataFrame:
+    """The summary of partial counts computed separately (member buckets, cluster workers): summed, then rated.
+
+    Equal, byte for byte, to the summary of one run over all the members.
+    """
+    from bhmeasures.engine.populations import finalize as _finalize
+    from bhmeasures.engine.populations import merge_partials
+
+    loaded, library = prepare_specs(specs, valuesets, measures)
+    merged = merge_partials(partials)
+    wanted = set(merged["measure_id"].unique().to_list())
+    return _finalize(merged, [p for p in plans(loaded, library, year) if p.measure_id in wanted])
+
+
 def open_inputs(data: Path | None, tables: dict[str, Path] | None = None) -> Inputs:
     """Find and check the input tables of a data directory plus explicit per-table paths."""
     return read_inputs(find_tables(data, tables or {}))

@@ -160,6 +160,11 @@ def partials(run: MeasureRun, detail: pl.DataFrame) -> pl.DataFrame:
     counts = rows.group_by("rate_id", "stratifier", "stratum").agg(
         pl.col("_in_ip").sum().alias("initial_population"), pl.col("denominator").sum(), pl.col("numerator").sum(),
         pl.col("excluded").sum().alias("exclusions"), pl.col("exception").sum().alias("exceptions"))
+    # every rate has its total row, zero or not, so merged partials know every measure that was computed
+    totals = pl.DataFrame({"rate_id": [r.id for r in run.plan.populations.rates]}).with_columns(
+        pl.lit("total").alias("stratifier"), pl.lit("total").alias("stratum"))
+    counts = totals.join(counts, on=["rate_id", "stratifier", "stratum"], how="full", coalesce=True).with_columns(
+        pl.col(list(COUNTS)).fill_null(0))
     return counts.with_columns(pl.lit(run.plan.measure_id).alias("measure_id")).select(list(PARTIAL_SCHEMA)).cast(PARTIAL_SCHEMA)
 
 
