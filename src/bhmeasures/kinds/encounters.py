@@ -85,7 +85,8 @@ class EncountersKind(StepKind):
             pl.col("units").fill_null(1).clip(lower_bound=1).cast(pl.Int64),
         ).cast(EVENT_SCHEMA)
         if s.units_as_events:
-            events = events.with_columns(pl.int_ranges(0, "units").alias("unit")).explode("unit").with_columns(
-                pl.when(pl.col("unit") > 0).then(pl.col("event_id") + "#" + (pl.col("unit") + 1).cast(pl.String))
-                .otherwise(pl.col("event_id")).alias("event_id")).drop("unit")
+            # one event per unit: `unit` (1, 2, ...) tells them apart when visits are counted
+            events = events.with_columns(pl.int_ranges(1, pl.col("units") + 1).alias("unit")).explode("unit").with_columns(
+                pl.when(pl.col("unit") > 1).then(pl.col("event_id") + "#" + pl.col("unit").cast(pl.String))
+                .otherwise(pl.col("event_id")).alias("event_id"), pl.col("unit").cast(pl.Int64))
         return StepResult(events)

@@ -96,7 +96,7 @@ class EpisodesKind(StepKind):
                 "member_id", "chain", "claims", pl.col("v_date").alias("history_date"), "v_id")
         # a chain reached by visits or qualifying itself: claims of all, history from the earliest
         from_chains = pl.concat([stay_episodes, led.drop("v_id")], how="vertical_relaxed").group_by("member_id", "chain").agg(
-            pl.col("claims").flatten().unique(maintain_order=True), pl.col("history_date").min())
+            pl.col("claims").explode().unique(maintain_order=True), pl.col("history_date").min())
         chain_events = from_chains.join(chains, on=["member_id", "chain"]).select(
             pl.lit("medical_claim").alias("source"), "member_id", pl.col("last_id").alias("event_id"),
             pl.col("last_claim").alias("claim_id"), "claims", pl.col("admission_date").alias("start_date"),

@@ -54,6 +54,8 @@ class FilterKind(StepKind):
         out = set(input_dates(step.from_))
         for _, kind, value in logic.walk(step):
             out |= kind.dates_added(value)
+            for ref in kind.dates_imported(value):
+                out |= _named(input_dates(ref))
         if step.evidence_as:
             out |= {f"{step.evidence_as}_date", f"{step.evidence_as}_end_date"}
         return out
@@ -61,8 +63,10 @@ class FilterKind(StepKind):
     def check(self, step: Any, view: SpecView) -> list[Problem]:
         problems: list[Problem] = []
         available = view.dates(step.from_)
+        added = {d for _, k, v in logic.walk(step) for d in k.dates_added(v)}
+        added |= {d for _, k, v in logic.walk(step) for ref in k.dates_imported(v) for d in _named(view.dates(ref))}
         for key, kind, value in logic.walk(step):
-            missing = kind.dates_used(value) - available - {d for _, k, v in logic.walk(step) for d in k.dates_added(v)}
+            missing = kind.dates_used(value) - available - added
             for d in sorted(missing):
                 problems.append(((key,), f"date '{d}' is not carried by the events of '{step.from_}'.",
                                  f"Dates there: {', '.join(sorted(available)) or 'none'}."))
@@ -95,6 +99,11 @@ class FilterKind(StepKind):
             dropped = dropped.join(outcome.removed.rename({"reason": "_r", "removed_by": "_by"}), on=KEY, how="left").select(
                 *KEY, pl.coalesce("_r", "reason").alias("reason"), pl.coalesce("_by", "removed_by").alias("removed_by"))
         return StepResult(kept, dropped)
+
+
+def _named(dates: set[str]) -> set[str]:
+    """The dates `in:` brings along: named evidence, not the set's own event dates."""
+    return {d for d in dates if d not in ("index_date", "start_date", "end_date")}
 
 
 def _name_evidence(events: pl.DataFrame, name: str, own_kind: str) -> pl.DataFrame:

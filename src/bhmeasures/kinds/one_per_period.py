@@ -59,7 +59,7 @@ class OnePerPeriodKind(StepKind):
         source = run.events(node.step.from_)
         if node.step.days == 1:
             day = source.sort(*KEY).group_by("member_id", "index_date", maintain_order=True)
-            claims = day.agg(pl.col("claims").flatten().unique(maintain_order=True).alias("_all"))
+            claims = day.agg(pl.col("claims").explode().unique(maintain_order=True).alias("_all"))
             kept = day.first().join(claims, on=["member_id", "index_date"]).with_columns(pl.col("_all").alias("claims")).drop("_all")
             kept = kept.select(source.columns)
         else:

@@ -56,6 +56,10 @@ class ConditionKind:
         """Names of the dates the condition adds to the events it keeps (named evidence)."""
         return set()
 
+    def dates_imported(self, value: Any) -> list[str]:
+        """Defines whose named dates the condition brings onto the events it keeps (`in:`)."""
+        return []
+
     def map_predicates(self, value: Any, fn: Any) -> Any:
         """The value with each claim-line condition replaced by fn(condition) (named conditions, rebound value sets)."""
         return value

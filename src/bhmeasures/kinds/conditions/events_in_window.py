@@ -2,8 +2,8 @@
 
 `with` keeps events that have at least `at_least` such events, counted as distinct `distinct` keys
 (dates by default; `[date, provider]` counts two services on one day with different providers as two;
-adding `kind` counts a visit and a medication on one day as two; `unit` counts units of service billed
-as events of their own). The event that completes the count (the earliest, or with `evidence: latest`
+adding `kind` counts events of different listed defines on one day as two, such as a visit and a
+medication; `unit` counts units of service billed as events of their own). The event that completes the count (the earliest, or with `evidence: latest`
 the latest) is the evidence; `as: NAME` also keeps it as named columns (`NAME_date`, `NAME_end_date`,
 `NAME_claim_id`, `NAME_kind`, `NAME_provider` and every attribute the matched event carries, prefixed
 with `NAME_`), which later windows and conditions can use. An event's own claims never count for it
@@ -66,10 +66,13 @@ class EventMatch(Model):
 
 
 def _others(run: Any, m: EventMatch) -> pl.DataFrame:
+    """The events to look for. `kind` is the listed define an event came from when several are listed (a visit
+    and a medication), else the define of a union it came through, else the define's name."""
     frames = []
-    for name in m.names():
+    names = m.names()
+    for name in names:
         f = run.events(name)
-        kind = pl.col("kind") if "kind" in f.columns else pl.lit(name)
+        kind = pl.col("kind") if ("kind" in f.columns and len(names) == 1) else pl.lit(name)
         unit = pl.col("unit") if "unit" in f.columns else pl.lit(1, dtype=pl.Int64)
         frames.append(f.with_columns(kind.alias("kind"), unit.cast(pl.Int64).alias("unit")))
     return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]

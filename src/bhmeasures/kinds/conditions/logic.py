@@ -110,10 +110,19 @@ def describe(conds: Any, year: int) -> list[str]:
 
 
 def _earliest_evidence(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Events met by any route; a route that found no other event is met by the event itself (its own claim
+    on its index date), so the earliest evidence of all routes is the one kept."""
     both = pl.concat(frames, how="diagonal_relaxed")
-    if "evidence_date" in both.columns:
-        both = both.sort("evidence_date", nulls_last=True, maintain_order=True)
-    return both.unique(KEY, keep="first", maintain_order=True)
+    if "evidence_date" not in both.columns:
+        return both.unique(KEY, keep="first", maintain_order=True)
+    own = pl.col("evidence_date").is_null()
+    both = both.with_columns(
+        pl.when(own).then(pl.col("claim_id")).otherwise(pl.col("evidence_claim_id")).alias("evidence_claim_id"),
+        pl.when(own).then(pl.col("index_date")).otherwise(pl.col("evidence_date")).alias("evidence_date"),
+        *[pl.when(own).then(default).otherwise(pl.col(c)).alias(c) for c, default in
+          (("evidence_end_date", pl.col("index_date")), ("evidence_kind", pl.lit(None, dtype=pl.String))) if c in both.columns],
+    )
+    return both.sort("evidence_date", maintain_order=True).unique(KEY, keep="first", maintain_order=True)
 
 
 def evaluate(conds: Any, events: pl.DataFrame, run: Any) -> Outcome:

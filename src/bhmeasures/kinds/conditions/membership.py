@@ -35,6 +35,9 @@ class InCondition(ConditionKind):
     def inputs(self, value: str) -> list[str]:
         return [value]
 
+    def dates_imported(self, value: str) -> list[str]:
+        return [value]
+
     def describe(self, value: str, year: int) -> str:
         return f"is in '{value}'"
 
