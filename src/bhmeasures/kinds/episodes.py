@@ -5,9 +5,10 @@ discharge (direct transfers): the episode is dated on the last discharge, takes 
 diagnoses decide cohorts) from the first stay, and looks back for history from the first admission. A
 visit of `leading_visits` on an admission date or up to `visit_leads_to_stay_within_days` before it
 leads to that stay: the stay's (chain's) discharge becomes the episode, its claims are the visit's
-(the stay needs no qualifying diagnosis), and history is looked back from the visit. Other visits are
-episodes on their own date. A chain counts as an episode when its first stay is in `stays`, or when a
-leading visit leads to it.
+(the stay needs no qualifying diagnosis), and history is looked back from the visit. A visit dated
+during a stay (withdrawal management billed on the inpatient claim) is part of that stay's episode too.
+Other visits are episodes on their own date. A chain counts as an episode when its first stay is in
+`stays`, or when a visit leads to it or falls in it.
 
 Each episode carries `admission_date` (first admission; null for a visit), `history_date` (the date the
 look-back starts from) and `from_stay` (true when dated by a discharge).
@@ -94,6 +95,13 @@ class EpisodesKind(StepKind):
             ).sort("member_id", "v_date", "v_id", "admission_date").unique(["member_id", "v_id"], keep="first",
                                                                          maintain_order=True).select(
                 "member_id", "chain", "claims", pl.col("v_date").alias("history_date"), "v_id")
+        # visits dated during a stay of a chain belong to its episode
+        inside = visits.select("member_id", pl.col("event_id").alias("v_id"), "claims", pl.col("index_date").alias("v_date")).join(
+            chains.select("member_id", "chain", "admission_date", "discharge_date"), on="member_id").filter(
+            pl.col("v_date").is_between(pl.col("admission_date"), pl.col("discharge_date"))).select(
+            "member_id", "chain", "claims", pl.col("admission_date").alias("history_date"), "v_id")
+        led = pl.concat([led, inside.join(led.select("member_id", "v_id"), on=["member_id", "v_id"], how="anti")],
+                        how="vertical_relaxed")
         # a chain reached by visits or qualifying itself: claims of all, history from the earliest
         from_chains = pl.concat([stay_episodes, led.drop("v_id")], how="vertical_relaxed").group_by("member_id", "chain").agg(
             pl.col("claims").explode().unique(maintain_order=True), pl.col("history_date").min())
