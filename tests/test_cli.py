@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from bhmeasures.cli import main
 from bhmeasures.errors import ExitCode
 
-RATES = {"FUH-7", "FUH-30", "FUA-7", "FUA-30", "FUM-7", "FUM-30", "IET-INIT", "IET-ENG"}
+RATES = {"FUH-7", "FUH-30", "FUA-7", "FUA-30", "FUM-7", "FUM-30", "IET-INIT", "IET-ENG", "CO-FUH-7", "CO-FUA-7", "CO-SUD-ENG"}
+MEASURES = {"FUH", "FUA", "FUM", "IET", "CO-FUH", "CO-FUA", "CO-SUD-ENG"}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_outputs_follow_the_contract(sample: Path, tmp_path: Path) -> None:
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["measurement_period"]["year"] == 2025
-    assert {s["id"] for s in manifest["specs"]} == {r.split("-")[0] for r in RATES}
+    assert {s["id"] for s in manifest["specs"]} == MEASURES
     assert all(len(s["sha256"]) == 64 for s in manifest["specs"])
     assert {i["table"] for i in manifest["inputs"]} >= {"eligibility", "medical_claim", "pharmacy_claim"}
     assert all(len(i["sha256"]) == 64 and i["rows"] > 0 for i in manifest["inputs"])
