@@ -10,17 +10,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bhmeasures.bundled import specs_dir
+from bhmeasures.bundled import programs_dir
 from bhmeasures.errors import Issue, SpecError
 from bhmeasures.payment.models import (
     TAGS, Election, Flag, IncentivePool, MsrTable, Param, PassThrough, PopulationPayment, Program, Scorecard,
     SharedSavings, needs_quality,
 )
 from bhmeasures.yamlio import HasLines, YamlPath, did_you_mean, line_for, pydantic_issues, read_yaml_file
-
-
-def programs_dir() -> Path:
-    return specs_dir() / "programs"
 
 
 @dataclass(frozen=True)
