@@ -193,3 +193,21 @@ def test_results_total_rows_serve_a_single_entity(tmp_path: Path) -> None:
     assert rates.single_entity and rates.rate("ONLY", "FUH-7").value == Fraction(1, 4)
     with pytest.raises(InputError, match="no per-entity rows"):
         read_results(tmp_path, ["A", "B"])
+
+
+def test_decimal_commas_are_errors_not_other_numbers(tmp_path: Path) -> None:
+    """'1,5' member months used to be read as 15 and '2,50' capitation as $250.00 (commas stripped anywhere)."""
+    from bhmeasures.payment.money import as_fraction
+
+    path = write_yaml(tmp_path / "inputs.yaml", {"performance_year": 2025, "entities": {
+        "RAE-1": {"member_months": "1,5", "bh_capitation": "2,50", "tcoc_actual": "1,234,567.50"}}})
+    with pytest.raises(InputsError) as e:
+        load_program_inputs(path)
+    lines = str(e.value).splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"{path}:{_line_of(path, 'member_months')}: entities.RAE-1.member_months: '1,5' is not a number")
+    assert lines[1].startswith(f"{path}:{_line_of(path, 'bh_capitation')}: entities.RAE-1.bh_capitation: '2,50' is not a number")
+    assert as_fraction("1,234,567.50") == Fraction(123456750, 100)  # well-formed thousands separators are kept
+    for bad in ("12,34", "1,2345", "1_000", "1 000"):
+        with pytest.raises(ValueError, match="is not a number"):
+            as_fraction(bad)

@@ -7,8 +7,14 @@ measure allotments add up to the pool exactly. Totals are sums of line items, ne
 
 from __future__ import annotations
 
+import math
+import re
 from decimal import Decimal
 from fractions import Fraction
+
+# Thousands separators are accepted only where they are well formed (1,234,567.89): "1,5" or "2,50" is
+# a decimal comma, and reading it as 15 or 250 would pay wrong dollars without a word.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 ROUNDING_RULE = (
     "Amounts are computed exactly (fractions) and each line item is rounded once, half to even, to the cent. "
@@ -26,7 +32,7 @@ def as_fraction(value: object) -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise ValueError(f"{value} is not a finite number")
         return Fraction(repr(value))
     if isinstance(value, Decimal):
@@ -34,12 +40,23 @@ def as_fraction(value: object) -> Fraction:
             raise ValueError(f"{value} is not a finite number")
         return Fraction(value)
     if isinstance(value, str):
-        text = value.strip().replace("_", "").replace(",", "")
-        try:
-            return Fraction(text)  # accepts "0.05", "1/6", "4e-05"
-        except (ValueError, ZeroDivisionError) as e:
-            raise ValueError(f"'{value}' is not a number (write e.g. 0.05 or 1/6)") from e
+        return _parse(value)
     raise TypeError(f"{value!r} is not a number")
+
+
+def _parse(value: str) -> Fraction:
+    text = value.strip()
+    if "," in text:
+        if not _GROUPED.fullmatch(text):
+            raise ValueError(f"'{value}' is not a number: a comma may only separate thousands (1,234.50); "
+                             "write decimals with a point (1.5)")
+        text = text.replace(",", "")
+    if not text or "_" in text or any(c.isspace() for c in text):
+        raise ValueError(f"'{value}' is not a number (write e.g. 0.05 or 1/6)")
+    try:
+        return Fraction(text)  # accepts "0.05", "1/6", "4e-05"
+    except (ValueError, ZeroDivisionError) as e:
+        raise ValueError(f"'{value}' is not a number (write e.g. 0.05 or 1/6)") from e
 
 
 def to_cents(amount: Fraction) -> int:
