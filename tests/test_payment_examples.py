@@ -8,7 +8,7 @@ import pytest
 from payment_helpers import amount, cents, pay, program
 
 from bhmeasures.payment import Rate
-from bhmeasures.payment.rules.tcoc import msr_from_table
+from bhmeasures.payment.components.shared_savings import msr_from_table
 
 # MSSP examples share one ACO: 20,000 assigned beneficiaries, benchmark $12,000 x 20,000 = $240.0M.
 ACO = {"members": 20000, "tcoc_benchmark": 240_000_000, "quality_score": 0.55}  # 55th MIPS percentile: standard met

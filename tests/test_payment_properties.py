@@ -183,7 +183,7 @@ def test_caps_and_the_corridor_hold(pt: tuple[str, str], entity: dict[str, Any],
     elif election != "size_based" and c.msr.elected is not None:
         msr = Fraction(str(election))
     else:
-        from bhmeasures.payment.rules.tcoc import msr_from_table
+        from bhmeasures.payment.components.shared_savings import msr_from_table
 
         msr = msr_from_table(program(program_id).program.msr_tables["one_sided"], members)
     mlr = None if c.mlr is None else (c.mlr.fixed.value if c.mlr.fixed is not None else msr)

@@ -10,11 +10,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import polars as pl
-from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bhmeasures.bundled import sample_dir
 from bhmeasures.errors import InputError, Issue
-from bhmeasures.payment.models import Model, Number
+from bhmeasures.payment.params import Model, Number
 from bhmeasures.yamlio import line_for, pydantic_issues, read_yaml_file
 
 SUMMARY_COLUMNS = ("measure_id", "rate_id", "stratifier", "stratum", "denominator", "numerator", "rate")
@@ -82,10 +88,10 @@ class EntityFields(Model):
     tcoc_actual: Number | None = None
     participant_revenue: Number | None = None
     incentive_pool: Number | None = None
-    baselines: dict[str, Number] = {}
-    benchmarks: dict[str, Number] = {}
-    targets: dict[str, dict[str, Number]] = {}
-    rates: dict[str, Annotated[RateInput, BeforeValidator(_rate_input)]] = {}
+    baselines: dict[str, Number] = Field(default_factory=dict)
+    benchmarks: dict[str, Number] = Field(default_factory=dict)
+    targets: dict[str, dict[str, Number]] = Field(default_factory=dict)
+    rates: dict[str, Annotated[RateInput, BeforeValidator(_rate_input)]] = Field(default_factory=dict)
     track: str | None = None
     quality_score: Number | None = None
     msr_election: Annotated[Fraction | Literal["size_based"] | None, BeforeValidator(_election)] = None
@@ -115,7 +121,7 @@ class EntityFields(Model):
 
 
 class EntityInputs(EntityFields):
-    programs: dict[str, EntityFields] = {}  # per-program values that win over the entity's common ones
+    programs: dict[str, EntityFields] = Field(default_factory=dict)  # per-program values that win over the entity's common ones
 
 
 class ProgramInputsFile(Model):
@@ -256,7 +262,7 @@ def read_results(folder: Path, entities: list[str]) -> ResultsRates:
         else:
             summary = pl.read_csv(file, schema_overrides={"stratum": pl.String, "rate_id": pl.String, "measure_id": pl.String,
                                                           "stratifier": pl.String})
-    except Exception as e:  # noqa: BLE001 - any unreadable file is an input problem
+    except Exception as e:
         raise InputError(f"{file}: cannot read the summary ({type(e).__name__}: {e}).") from e
     missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]
     if missing:

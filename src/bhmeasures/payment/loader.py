@@ -12,11 +12,17 @@ from pydantic import BaseModel, ValidationError
 
 from bhmeasures.bundled import programs_dir
 from bhmeasures.errors import Issue, SpecError
-from bhmeasures.payment.models import (
-    TAGS, Election, Flag, IncentivePool, MsrTable, Param, PassThrough, PopulationPayment, Program, Scorecard,
-    SharedSavings, needs_quality,
+from bhmeasures.payment.components.shared_savings import Election, MsrTable
+from bhmeasures.payment.params import TAGS, Flag, Param
+from bhmeasures.payment.program import Program
+from bhmeasures.yamlio import (
+    HasLines,
+    YamlPath,
+    did_you_mean,
+    line_for,
+    pydantic_issues,
+    read_yaml_file,
 )
-from bhmeasures.yamlio import HasLines, YamlPath, did_you_mean, line_for, pydantic_issues, read_yaml_file
 
 
 @dataclass(frozen=True)
@@ -117,88 +123,8 @@ def check_program(loaded: LoadedProgram) -> list[Issue]:
             add((*loc, "source"), f"source '{src}' is not listed under sources.", did_you_mean(src, list(p.sources)))
         if param.provenance != "override" and src is None:
             add(loc, "a parameter needs a source (a key of `sources`).", "Add source: <key>.")
-
-    if p.tracks:
-        if p.default_track is None:
-            add(("tracks",), "a program with tracks needs default_track.", f"Add default_track: {next(iter(p.tracks))}.")
-        elif p.default_track not in p.tracks:
-            add(("default_track",), f"default_track '{p.default_track}' is not a track.", did_you_mean(p.default_track, list(p.tracks)))
-    elif p.default_track is not None:
-        add(("default_track",), "default_track given but the program has no tracks.", "Remove it or add tracks.")
-
-    names = list(p.components)
-    for i, (name, c) in enumerate(p.components.items()):
-        base = ("components", name)
-        for t in c.tracks or []:
-            if t not in p.tracks:
-                add((*base, "tracks"), f"component '{name}' applies to unknown track '{t}'.",
-                    did_you_mean(t, list(p.tracks)) or "Declare it under tracks.")
-        if isinstance(c, PassThrough):
-            for ref in c.of:
-                if ref not in p.components:
-                    add((*base, "of"), f"pass-through '{name}' refers to unknown component '{ref}'.", did_you_mean(ref, names))
-                elif names.index(ref) > i:
-                    add((*base, "of"), f"pass-through '{name}' comes before component '{ref}' it passes on.", "Move it after.")
-                elif isinstance(p.components[ref], PassThrough):
-                    add((*base, "of"), f"pass-through '{name}' cannot pass on another pass-through ('{ref}').")
-        if isinstance(c, IncentivePool):
-            _check_scorecard(c, base, add)
-            if not c.measures and c.pool_from_inputs is None:
-                add((*base, "measures"), f"incentive pool '{name}' has no measures, so it would pay its whole pool unconditionally.",
-                    "Add measures, or use pool_from_inputs: true for an amount the payer reports.")
-            if c.ceiling_pct_of_capitation is not None and c.capitation_pct_max is None:
-                add((*base, "ceiling_pct_of_capitation"), "a capitation ceiling needs a pool set by capitation_pct_max.")
-        if isinstance(c, SharedSavings):
-            for key, table in (("msr", c.msr.table), ("msr", c.msr.elected.size_based_table if c.msr.elected else None)):
-                if table is not None and table not in p.msr_tables:
-                    add((*base, key), f"unknown MSR table '{table}'.", did_you_mean(table, list(p.msr_tables)) or "Declare it under msr_tables.")
-            if c.msr.elected is not None and any(not 0 <= a <= 1 for a in c.msr.elected.allowed):
-                add((*base, "msr", "elected", "allowed"), "elected rates are fractions between 0 and 1.")
-            if c.count_in_actual is not None:
-                for ref in c.count_in_actual.components:
-                    if ref in p.components and names.index(ref) > i:
-                        add((*base, "count_in_actual"), f"count_in_actual names '{ref}', which comes after '{name}'.",
-                            "Move it before.")
-                    if not isinstance(p.components.get(ref), PopulationPayment):
-                        add((*base, "count_in_actual"), f"count_in_actual names '{ref}', which is not a population_payment component.",
-                            did_you_mean(ref, [n for n, x in p.components.items() if isinstance(x, PopulationPayment)]))
-        if needs_quality(c) and p.quality is None:
-            add(base, f"component '{name}' depends on the quality score but the program has no quality section.", "Add quality:.")
-    if p.quality is not None and p.quality.source == "measures":
-        _check_scorecard(p.quality, ("quality",), add)
-        if not p.quality.measures:
-            add(("quality",), "quality from measures needs measures.", "Add quality.measures, or use source: inputs.")
-    for tname, table in p.msr_tables.items():
-        prev = None
-        for i, band in enumerate(table.bands):
-            loc = ("msr_tables", tname, "bands", i)
-            if band.max is not None and band.max <= band.min:
-                add(loc, f"band {band.min}-{band.max} ends before it starts.")
-            if band.max is None and i != len(table.bands) - 1:
-                add(loc, "only the last band may be open-ended (no max).")
-            if prev is not None and (prev.max is None or band.min <= prev.max):
-                add(loc, f"band starting at {band.min} overlaps the one before.", "Bands go up in order.")
-            if not (0 <= band.start <= 1 and 0 <= band.end <= 1):
-                add(loc, "MSR values are fractions between 0 and 1.")
-            prev = band
+    p.check(add)
     return issues
-
-
-def _check_scorecard(card: Scorecard, base: YamlPath, add) -> None:  # noqa: ANN001
-    if card.measures and sum(m.weight.value for m in card.measures.values()) == 0:
-        add((*base, "measures"), "every measure weight is 0.", "Give at least one measure a positive weight.")
-    for mid, m in card.measures.items():
-        tiers = m.tiers or card.tiers
-        if not tiers:
-            add((*base, "measures", mid), f"measure '{mid}' has no tiers.", "Add tiers to the component or the measure.")
-        if m.unit != "proportion" and any(t.rule == "improvement" for t in tiers.values()) and m.tiers is None:
-            add((*base, "measures", mid),
-                f"measure '{mid}' is in {m.unit} but shares tiers with an absolute `improvement` target.",
-                "Give it its own tiers, or use gap_closure / relative_improvement.")
-    for where, tiers in [((*base, "tiers"), card.tiers)] + [((*base, "measures", k, "tiers"), m.tiers) for k, m in card.measures.items() if m.tiers]:
-        credits = [t.credit.value for t in tiers.values()]
-        if any(b <= a for a, b in zip(credits, credits[1:], strict=False)):
-            add(where, "tier credits must rise from one tier to the next.", "List tiers from the lowest credit to the highest.")
 
 
 def _walk_params(obj: Any, loc: YamlPath = ()) -> list[tuple[YamlPath, Any]]:

@@ -90,6 +90,11 @@ class WhatIf:
     note: str
 
 
+def net_cents(items: list[LineItem]) -> int:
+    """Paid to the entity minus paid by it."""
+    return sum(i.amount_cents for i in items if i.account in ("earned", "owed"))
+
+
 def totals_of(items: list[LineItem], entity: str, track: str | None, member_months: Fraction | None) -> EntityTotal:
     def s(account: str) -> int:
         return sum(i.amount_cents for i in items if i.account == account)

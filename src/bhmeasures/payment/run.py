@@ -8,21 +8,23 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-
 from bhmeasures.bundled import sample_dir
 from bhmeasures.errors import InputError
 from bhmeasures.outputs import write_atomically
 from bhmeasures.payment.derive import Derived, derive_from_data
+from bhmeasures.payment.engine import apply_payment_rules
 from bhmeasures.payment.inputs import (
-    ProgramInputs, ResultsRates, bundled_inputs, load_program_inputs, read_results, results_from_bundled_sample,
+    ProgramInputs,
+    ResultsRates,
+    bundled_inputs,
+    load_program_inputs,
     manifest_of,
+    read_results,
+    results_from_bundled_sample,
 )
 from bhmeasures.payment.loader import LoadedProgram, find_program, parameters
-from bhmeasures.payment.models import SharedSavings
 from bhmeasures.payment.money import decimal
 from bhmeasures.payment.result import ACCOUNT_MEANING, PaymentResult
-from bhmeasures.payment.rules import apply_payment_rules
-
 
 
 @dataclass
@@ -40,12 +42,12 @@ class PaymentRun:
 def _needs_derivation(program: LoadedProgram, inputs: ProgramInputs) -> tuple[bool, bool]:
     """(any member months or members missing, any actual TCOC missing where a TCOC component applies)."""
     p = program.program
-    has_tcoc = any(isinstance(c, SharedSavings) for c in p.components.values())
+    wanted = frozenset().union(*(c.wants() for c in p.components.values()))
     mm = tcoc = False
     for e in inputs.entities:
         f = inputs.resolved(e, p.id)
-        mm = mm or f.member_months is None or f.members is None
-        tcoc = tcoc or (has_tcoc and f.tcoc_actual is None)
+        mm = mm or any(getattr(f, x) is None for x in ("member_months", "members") if x in wanted)
+        tcoc = tcoc or ("tcoc_actual" in wanted and f.tcoc_actual is None)
     return mm, tcoc
 
 

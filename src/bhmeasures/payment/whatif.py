@@ -9,13 +9,12 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from bhmeasures.payment.entity import EntityContext
 from bhmeasures.payment.inputs import Rate
-from bhmeasures.payment.models import Program
 from bhmeasures.payment.money import money
-from bhmeasures.payment.result import LineItem, WhatIf
-from bhmeasures.payment.rules import evaluate_entity, net_cents
-from bhmeasures.payment.rules.context import EntityContext
-from bhmeasures.payment.rules.scorecard import score, show
+from bhmeasures.payment.program import Program
+from bhmeasures.payment.result import LineItem, WhatIf, net_cents
+from bhmeasures.payment.scorecard import score, show
 
 
 def _reach(rate: Rate, target: Fraction, lower: bool) -> tuple[Fraction | None, int | None, str | None]:
@@ -39,7 +38,7 @@ def what_if(program: Program, ctx: EntityContext, items: list[LineItem]) -> list
     rows: list[WhatIf] = []
     for cname, card in program.scorecards(ctx.track):
         for mid, ref in card.measures.items():
-            s = score(card, mid, ctx)
+            s = score(card, mid, ctx, program.tier_sets)
             r = s.rate
             row = dict(entity_id=ctx.entity_id, component=cname, measure_id=mid, unit=ref.unit, direction=ref.direction,
                        rate=r.value, numerator=r.numerator, denominator=r.denominator, tier=s.tier)
@@ -49,7 +48,7 @@ def what_if(program: Program, ctx: EntityContext, items: list[LineItem]) -> list
                 rows.append(WhatIf(**row, next_tier=None, next_target=None, events_needed=None, new_rate=None, worth_cents=None,
                                    note=why))
                 continue
-            tiers = card.tiers_for(mid)
+            tiers = card.tiers_for(mid, program.tier_sets)
             higher = [t for t in tiers if tiers[t].credit.value > s.credit]
             if not higher:
                 rows.append(WhatIf(**row, next_tier=None, next_target=None, events_needed=0, new_rate=None, worth_cents=0,
@@ -64,8 +63,8 @@ def what_if(program: Program, ctx: EntityContext, items: list[LineItem]) -> list
                 continue
             moved = ctx.with_rate(mid, Rate(new, (r.numerator or 0) + events if events is not None else None,
                                             r.denominator, r.source, "what-if"))
-            worth = net_cents(evaluate_entity(program, moved)) - base
-            reached = score(card, mid, moved).tier or nxt  # whole events may overshoot into a higher tier
+            worth = net_cents(program.pay(moved)) - base
+            reached = score(card, mid, moved, program.tier_sets).tier or nxt  # whole events may overshoot into a higher tier
             op = "<=" if ref.lower_is_better else ">="
             if events is None:
                 how = f"a rate of {show(new, ref.unit)}"

@@ -1,15 +1,68 @@
-"""Measure tiers and credit: where each rate stands against its targets, and the quality score built from them."""
+"""Scorecards: measures with weights and tiers, where each rate stands against its targets, and the quality
+score built from them. Incentive pools and the program's quality section are scorecards."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
+from pydantic import Field
+
+from bhmeasures.payment.entity import EntityChecks, EntityContext
 from bhmeasures.payment.inputs import Rate
-from bhmeasures.payment.models import MeasureRef, Program, Scorecard, Tier
 from bhmeasures.payment.money import money, number, pct
+from bhmeasures.payment.params import Amount, Model
 from bhmeasures.payment.result import LineItem
-from bhmeasures.payment.rules.context import EntityContext
+from bhmeasures.payment.tiers import (
+    Add,
+    Tiers,
+    TiersRef,
+    check_credits,
+    check_ref,
+    meets,
+    resolve,
+)
+from bhmeasures.yamlio import YamlPath, did_you_mean
+
+Unit = Literal["proportion", "per_1000", "dollars", "number"]
+
+
+class MeasureRef(Model):
+    """A measure a program pays on, by its rate id (bhm's, e.g. FUH-7, or one the inputs file supplies)."""
+
+    title: str
+    weight: Amount
+    direction: Literal["higher", "lower"] = "higher"
+    unit: Unit = "proportion"
+    tiers: TiersRef | None = None  # replaces the scorecard's tiers for this measure
+    note: str | None = None
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.direction == "lower"
+
+
+class Scorecard(Model):
+    """Measures with relative weights and tiers; a score is the weighted average of tier credit."""
+
+    measures: dict[str, MeasureRef] = Field(default_factory=dict)
+    tiers: TiersRef = Field(default_factory=dict)
+
+    def tiers_for(self, measure: str, tier_sets: dict[str, Tiers]) -> Tiers:
+        own = self.measures[measure].tiers
+        return resolve(own if own is not None else self.tiers, tier_sets)
+
+    def weights(self) -> dict[str, Fraction]:
+        total = sum((m.weight.value for m in self.measures.values()), Fraction(0))
+        return {k: (m.weight.value / total if total else Fraction(0)) for k, m in self.measures.items()}
+
+
+class Quality(Scorecard):
+    """The entity's quality score QS in [0, 1]: from measure tiers, or reported in the inputs (`quality_score`)."""
+
+    source: Literal["measures", "inputs"]
+    description: str | None = None
 
 
 def show(value: Fraction | None, unit: str | None) -> str:
@@ -20,11 +73,6 @@ def show(value: Fraction | None, unit: str | None) -> str:
     if unit == "dollars":
         return money(round(value * 100))
     return number(value)
-
-
-def meets(rate: Fraction, target: Fraction, lower_is_better: bool) -> bool:
-    """Reaching the target counts: >= for higher-is-better, <= for lower-is-better."""
-    return rate <= target if lower_is_better else rate >= target
 
 
 @dataclass(frozen=True)
@@ -58,6 +106,7 @@ class Scored:
 
     def _threshold(self) -> tuple[str, str]:
         """(tier, '>= 16.00%'): the tier reached, or the first tier when none is."""
+        assert self.targets
         name = self.tier if self.tier is not None else next(iter(self.targets))
         op = "<=" if self.ref.lower_is_better else ">="
         return name, f"{op} {show(self.targets[name], self.ref.unit)}"
@@ -84,7 +133,7 @@ class Scored:
         return f"{name} {threshold}: {float(self.credit) * 100:g}%"
 
 
-def tier_targets(tiers: dict[str, Tier], ref: MeasureRef, ctx: EntityContext, measure: str) -> dict[str, Fraction] | None:
+def tier_targets(tiers: Tiers, ref: MeasureRef, ctx: EntityContext, measure: str) -> dict[str, Fraction] | None:
     explicit = ctx.fields.targets.get(measure, {})
     base, bench = ctx.fields.baselines.get(measure), ctx.fields.benchmarks.get(measure)
     out = {}
@@ -98,9 +147,9 @@ def tier_targets(tiers: dict[str, Tier], ref: MeasureRef, ctx: EntityContext, me
     return out
 
 
-def score(card: Scorecard, measure: str, ctx: EntityContext) -> Scored:
+def score(card: Scorecard, measure: str, ctx: EntityContext, tier_sets: dict[str, Tiers]) -> Scored:
     ref = card.measures[measure]
-    tiers = card.tiers_for(measure)
+    tiers = card.tiers_for(measure, tier_sets)
     rate = ctx.rates[measure]
     targets = tier_targets(tiers, ref, ctx, measure)
     weight = card.weights()[measure]
@@ -123,6 +172,9 @@ def measure_item(ctx: EntityContext, component: str, s: Scored, account: str, am
     )
 
 
+# ---------------------------------------------------------------- the quality score
+
+
 @dataclass(frozen=True)
 class QualityResult:
     score: Fraction
@@ -130,10 +182,8 @@ class QualityResult:
     from_measures: bool  # False when the score was reported in the inputs
 
 
-def quality_score(program: Program, ctx: EntityContext) -> QualityResult:
+def quality_score(q: Quality, ctx: EntityContext, tier_sets: dict[str, Tiers]) -> QualityResult:
     """QS in [0, 1]: the weighted average of tier credit over the quality measures, or the score the inputs report."""
-    q = program.quality
-    assert q is not None
     given = ctx.fields.quality_score
     if q.source == "inputs":
         assert given is not None
@@ -142,7 +192,7 @@ def quality_score(program: Program, ctx: EntityContext) -> QualityResult:
                         f"quality score {float(given):.4g} from the inputs ({what})", f"QS {float(given):.4g} (inputs)",
                         quality_score=given)
         return QualityResult(given, [line], False)
-    scored = [score(q, m, ctx) for m in q.measures]
+    scored = [score(q, m, ctx, tier_sets) for m in q.measures]
     computed = sum((s.weight * s.credit for s in scored), Fraction(0))
     lines = []
     for s in scored:
@@ -167,3 +217,56 @@ def quality_score(program: Program, ctx: EntityContext) -> QualityResult:
     brief = f"QS {float(qs):.4g}" + (" (inputs)" if given is not None else " from measures")
     lines.append(LineItem(ctx.entity_id, "quality", "quality score", "memo", 0, text, brief, quality_score=qs))
     return QualityResult(qs, lines, given is None)
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_scorecard(card: Scorecard, base: YamlPath, tier_sets: dict[str, Tiers], add: Add) -> None:
+    """A scorecard in a program file: positive weights, tiers for every measure, credits that rise."""
+    if card.measures and sum(m.weight.value for m in card.measures.values()) == 0:
+        add((*base, "measures"), "every measure weight is 0.", "Give at least one measure a positive weight.")
+    check_ref(card.tiers, (*base, "tiers"), tier_sets, add)
+    for mid, m in card.measures.items():
+        check_ref(m.tiers, (*base, "measures", mid, "tiers"), tier_sets, add)
+        tiers = card.tiers_for(mid, tier_sets)
+        if not tiers:
+            add((*base, "measures", mid), f"measure '{mid}' has no tiers.", "Add tiers to the component or the measure.")
+        if m.unit != "proportion" and m.tiers is None and any(t.rule == "improvement" for t in tiers.values()):
+            add((*base, "measures", mid),
+                f"measure '{mid}' is in {m.unit} but shares tiers with an absolute `improvement` target.",
+                "Give it its own tiers, or use gap_closure / relative_improvement.")
+    written = [((*base, "tiers"), card.tiers)] + [((*base, "measures", k, "tiers"), m.tiers) for k, m in card.measures.items()]
+    for where, ref in written:
+        if isinstance(ref, dict):
+            check_credits(ref, where, add)
+
+
+def check_entity_measures(card: Scorecard, label: str, chk: EntityChecks, rates: dict[str, Rate],
+                          tier_sets: dict[str, Tiers], targets_needed: bool = True) -> None:
+    """An entity's inputs for a scorecard: proportions in [0, 1], targets naming known tiers, and the baselines
+    and benchmarks its tiers need (not needed without a rate, or when the inputs report the quality score)."""
+    f = chk.fields
+    for mid, ref in card.measures.items():
+        rate = rates[mid]
+        if ref.unit == "proportion":
+            for what, v, at in (("baseline", f.baselines.get(mid), ("baselines", mid)),
+                                ("benchmark", f.benchmarks.get(mid), ("benchmarks", mid))):
+                if v is not None and not 0 <= v <= 1:
+                    chk.add(f"{what} of {mid} is {float(v):g}, outside [0, 1]; proportions are fractions (41.5% = 0.415).", loc=at)
+        tiers = card.tiers_for(mid, tier_sets)
+        explicit = f.targets.get(mid, {})
+        for t in explicit:
+            if t not in tiers:
+                chk.add(f"targets.{mid} names unknown tier '{t}'.", did_you_mean(t, list(tiers)) or f"Tiers: {', '.join(tiers)}.",
+                        loc=("targets", mid))
+        if rate.value is None or not targets_needed:
+            continue
+        for tname, tier in tiers.items():
+            if tname in explicit:
+                continue
+            for need in tier.needs():
+                table = f.baselines if need == "baseline" else f.benchmarks
+                if mid not in table:
+                    chk.add(f"no {need} for {mid}; {label} tier {tname} ({tier.describe()}) needs it.",
+                            f"Add {need}s: {{{mid}: ...}} under entities.{chk.entity} (or defaults), or give targets.{mid}.{tname}.")
