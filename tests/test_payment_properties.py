@@ -32,9 +32,8 @@ def _value(unit_: str) -> st.SearchStrategy[Fraction]:
 def co_program(draw: st.DrawFn) -> Any:
     """Colorado with random tier fractions, credits, weights, PMPM and capitation share."""
     c1, c2 = sorted(draw(st.lists(unit, min_size=2, max_size=2, unique=True)))
-    sets = [f"{pool}.tiers.{t}.{k}={v}" for pool in ("kpi", "bhi")
-            for t, k, v in (("tier1", "credit", c1), ("tier2", "credit", c2),
-                            ("tier1", "gap_closure", draw(unit)), ("tier2", "gap_closure", draw(unit)))]
+    sets = [f"tier_sets.gap_closure.{t}.{k}={v}" for t, k, v in (("tier1", "credit", c1), ("tier2", "credit", c2),
+            ("tier1", "gap_closure", draw(unit)), ("tier2", "gap_closure", draw(unit)))]
     sets += [f"kpi.pmpm_max={draw(st.fractions(0, 10, max_denominator=100))}",
              f"bhi.capitation_pct_max={draw(st.fractions(0, Fraction(1, 20), max_denominator=1000))}",
              f"pass_through.pct={draw(unit)}"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -98,6 +99,10 @@ def _is_param(node: Any) -> bool:
 
 
 def _unknown_part(key: str, parts: list[str], node: Any, top: bool, data: dict) -> Issue:
+    if isinstance(node, str) and len(parts) >= 2 and parts[-2] == "tiers":  # tiers: <name of a tier set>
+        rest = ".".join(parts[-1:] + key.split(".")[len(parts):])
+        return Issue("--set", None, f"'{key}': {'.'.join(parts[:-1])} names the tier set '{node}'.",
+                     f"Set tier_sets.{node}.{rest} (it changes every use of the set).")
     known = list(node) if isinstance(node, dict) else []
     if len(parts) == 1 and top:
         known = [*(data.get("components") or {}), *[k for k in data if k != "components"]]
@@ -159,7 +164,8 @@ def parameters(program: Program, lines: dict[YamlPath, int] | None = None) -> li
     rows = []
     found = _walk_params(program)
     if lines:
-        found.sort(key=lambda x: line_for(lines, x[0]) or 0)
+        # a component's parameters stay together, inherited ones (on the base's lines) included
+        found.sort(key=lambda x: (line_for(lines, x[0][:2]) or 0, line_for(lines, x[0]) or 0))
     for loc, p in found:
         path = ".".join(str(x) for x in (loc[1:] if loc and loc[0] == "components" else loc))
         if isinstance(p, (Param, Flag)):
@@ -183,34 +189,78 @@ def _pct(x: Fraction) -> str:
 # ---------------------------------------------------------------- loading
 
 
+def resolve_extends(data: dict[str, Any], name: str, lines: dict[YamlPath, int]) -> list[Issue]:
+    """Replace each component's `extends: BASE` by BASE's keys, overridden key by key by its own, in place.
+
+    A key the component gives replaces the base's key whole (a mapping is not merged into the base's);
+    `key: null` drops an inherited key. Inherited keys keep the line where the base writes them.
+    """
+    comps = data.get("components")
+    if not isinstance(comps, dict):
+        return []
+    issues: list[Issue] = []
+    done: dict[str, Any] = {}
+
+    def resolve(cname: str, chain: tuple[str, ...]) -> Any:
+        if cname in done:
+            return done[cname]
+        c = comps[cname]
+        if not isinstance(c, dict) or "extends" not in c:
+            done[cname] = c
+            return c
+        base, where = c["extends"], line_for(lines, ("components", cname, "extends"))
+        own = {k: v for k, v in c.items() if k != "extends"}
+        if not isinstance(base, str) or base not in comps:
+            issues.append(Issue(name, where, f"component '{cname}' extends unknown component '{base}'.",
+                                did_you_mean(str(base), [str(k) for k in comps if k != cname])))
+            merged = own
+        elif base in (*chain, cname):
+            issues.append(Issue(name, where, f"component '{cname}' extends itself through {' -> '.join((*chain, cname, base))}.",
+                                "Break the cycle."))
+            merged = own
+        else:
+            inherited = copy.deepcopy(resolve(base, (*chain, cname)))
+            merged = {k: v for k, v in {**(inherited if isinstance(inherited, dict) else {}), **own}.items() if v is not None}
+            for loc, line in list(lines.items()):
+                if loc[:2] == ("components", base) and len(loc) > 2 and loc[2] not in own:
+                    lines.setdefault(("components", cname, *loc[2:]), line)
+        done[cname] = merged
+        return merged
+
+    for cname in list(comps):
+        comps[cname] = resolve(cname, ())
+    return issues
+
+
 def program_from_data(data: Any, path: Path, text: str = "", lines: dict[YamlPath, int] | None = None,
-                      overrides: tuple[str, ...] = ()) -> tuple[LoadedProgram | None, list[Issue]]:
-    """Validate already-parsed program data (e.g. built in a test) with every issue reported."""
-    lines = lines or {}
+                      overrides: list[str] | tuple[str, ...] = ()) -> tuple[LoadedProgram | None, list[Issue]]:
+    """Validate parsed program data (a file's, or one built in a test): `extends` resolved, then `--set` overrides
+    applied (to the data given, in place), every issue reported."""
+    lines = dict(lines or {})
     name = str(path)
     if not isinstance(data, dict):
         return None, [Issue(name, 1, "a program file must be a YAML mapping with id, title, performance_year, components.")]
+    issues = resolve_extends(data, name, lines)
+    if issues:
+        return None, issues
+    issues = apply_overrides(data, overrides)
+    if issues:
+        return None, issues
     try:
         program = Program.model_validate(data)
     except ValidationError as e:
         return None, pydantic_issues(e, name, lines, data, Program)
-    loaded = LoadedProgram(program, path, text, lines, overrides)
+    loaded = LoadedProgram(program, path, text, lines, tuple(overrides))
     issues = check_program(loaded)
     return (None if issues else loaded), issues
 
 
 def validate_program(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[LoadedProgram | None, list[Issue]]:
-    """Load one program file, apply overrides, and check it; return it (or None) and every issue found."""
+    """Load one program file, resolve `extends`, apply overrides, and check it; return it (or None) and every issue."""
     parsed, issues = read_yaml_file(path, "program file")
     if parsed is None:
         return None, issues
-    data, lines = parsed.data, parsed.lines
-    if overrides and isinstance(data, dict):
-        issues = apply_overrides(data, overrides)  # data is freshly parsed: change it in place
-        if issues:
-            return None, issues
-    text = path.read_text(encoding="utf-8")
-    return program_from_data(data, path, text, lines, tuple(overrides))
+    return program_from_data(parsed.data, path, parsed.text, parsed.lines, overrides)
 
 
 def program_files(paths: list[Path] | None = None) -> list[Path]:

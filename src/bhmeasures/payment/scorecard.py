@@ -230,7 +230,8 @@ def check_scorecard(card: Scorecard, base: YamlPath, tier_sets: dict[str, Tiers]
     for mid, m in card.measures.items():
         check_ref(m.tiers, (*base, "measures", mid, "tiers"), tier_sets, add)
         tiers = card.tiers_for(mid, tier_sets)
-        if not tiers:
+        ref = m.tiers if m.tiers is not None else card.tiers
+        if not tiers and not isinstance(ref, str):  # an unknown set name is reported once, above
             add((*base, "measures", mid), f"measure '{mid}' has no tiers.", "Add tiers to the component or the measure.")
         if m.unit != "proportion" and m.tiers is None and any(t.rule == "improvement" for t in tiers.values()):
             add((*base, "measures", mid),
