@@ -191,10 +191,25 @@ def test_what_if_on_the_rhode_island_example() -> None:
     assert w["DEV-TOTAL"].events_needed is None and w["DEV-TOTAL"].new_rate == Fraction(70, 100)  # no counts: the target rate
 
 
-def test_what_if_counts_fewer_events_for_lower_is_better_measures() -> None:
-    from bhmeasures.payment.whatif import _reach
+def test_what_if_counts_whole_events_in_the_measure_s_unit() -> None:
+    from bhmeasures.payment.scorecard import MeasureRef
+    from bhmeasures.payment.whatif import reach
 
-    assert _reach(Rate(Fraction(30, 100), 30, 100), Fraction(1, 4), lower=True) == (Fraction(25, 100), -5, None)
-    assert _reach(Rate(Fraction(3, 10), 3, 10), Fraction(41, 100), lower=False) == (Fraction(5, 10), 2, None)
-    new, events, why = _reach(Rate(Fraction(9, 10), 9, 10), Fraction(101, 100), lower=False)
+    def ref(unit: str, direction: str = "higher") -> MeasureRef:
+        return MeasureRef.model_validate({"title": "t", "weight": {"value": 1, "provenance": "illustrative"},
+                                          "unit": unit, "direction": direction})
+
+    # 30/100 down to <= 25%: 5 fewer events; 3/10 up to >= 41%: 5/10, 2 more
+    assert reach(Rate(Fraction(30, 100), Fraction(30), Fraction(100)), Fraction(1, 4), ref("proportion", "lower")) == (
+        Fraction(25, 100), -5, None)
+    assert reach(Rate(Fraction(3, 10), Fraction(3), Fraction(10)), Fraction(41, 100), ref("proportion")) == (Fraction(5, 10), 2, None)
+    new, events, why = reach(Rate(Fraction(9, 10), Fraction(9), Fraction(10)), Fraction(101, 100), ref("proportion"))
     assert new is None and events is None and "out of reach" in why
+    # ED visits per 1,000 member-years: 655 visits over 1,000 member-years = 655.0; <= 640 needs 640 visits, 15 fewer
+    assert reach(Rate(Fraction(655), Fraction(655), Fraction(1000)), Fraction(640), ref("per_1000", "lower")) == (
+        Fraction(640), -15, None)
+    # a PMPM of $262.40 = $3,148,800 over 12,000 member months; <= $250.00 needs $3,000,000: $148,800 less
+    assert reach(Rate(Fraction("262.40"), Fraction(3_148_800), Fraction(12_000)), Fraction(250), ref("dollars", "lower")) == (
+        Fraction(250), -148_800, None)
+    # $1 short of a cent-exact target still needs a whole dollar: (3,000,000.50 - 3,000,000) rounds to -1
+    assert reach(Rate(None, Fraction("3000000.50"), Fraction(12_000)), Fraction(250), ref("dollars", "lower"))[1] == -1

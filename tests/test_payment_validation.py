@@ -13,8 +13,15 @@ from payment_helpers import pay, program, write_yaml
 
 from bhmeasures.errors import ExitCode, InputError, SpecError
 from bhmeasures.payment import (
-    InputsError, find_program, load_program_inputs, load_programs, member_months, parameters, read_results,
-    total_cost_of_care, validate_program,
+    InputsError,
+    find_program,
+    load_program_inputs,
+    load_programs,
+    member_months,
+    parameters,
+    read_results,
+    total_cost_of_care,
+    validate_program,
 )
 from bhmeasures.payment.loader import programs_dir
 
@@ -132,18 +139,19 @@ def test_inputs_problems_are_all_reported(tmp_path: Path) -> None:
     text = str(e.value)
     assert "unknown key 'quality_scor'" in text and "did you mean 'quality_score'?" in text
     assert "fractions of a cent" in text
-    assert "rate 0.5 is not numerator/denominator" in text
     path = write_yaml(tmp_path / "inputs.yaml", {"performance_year": 2025, "entities": {
         "AE-1": {"member_months": 10, "tcoc_target_pmpm": 600, "tcoc_actual": 10, "track": "two_side", "incentive_pool": 0},
         "AE-2": {"member_months": 10, "tcoc_target_pmpm": 600, "tcoc_actual": 10, "incentive_pool": 0,
-                 "rates": {"FUH-30": 41.5}, "programs": {"rhode_iland_ae": {"track": "one_sided"}}}}})
+                 "rates": {"FUH-30": 41.5, "CDF": {"rate": 0.5, "numerator": 3, "denominator": 10}},
+                 "programs": {"rhode_iland_ae": {"track": "one_sided"}}}}})
     with pytest.raises(InputsError) as e:
         from bhmeasures.payment import apply_payment_rules
 
         apply_payment_rules(program("rhode_island_ae"), {}, load_program_inputs(path))
     text = str(e.value)
     assert "entity AE-1: unknown rhode_island_ae track 'two_side'. did you mean 'two_sided'?" in text
-    assert "entity AE-2: rate of FUH-30 is 41.5, outside [0, 1]" in text
+    assert "entity AE-2: FUH-30: rate 41.5 is outside [0, 1]" in text
+    assert "entity AE-2: CDF: rate 0.5 is not numerator/denominator (3/10 gives 0.3)" in text
     assert "unknown program 'rhode_iland_ae'" in text and "did you mean 'rhode_island_ae'?" in text
     assert "entity AE-2: no baseline for FUH-30" in text
 

@@ -191,7 +191,7 @@ def pay(program, results, inputs, data, year, sets, out, fmt, as_json, quiet, de
         click.echo(json.dumps(to_json(run), default=str))
     elif not quiet:
         _render_payment(Console(), run)
-    for warning in run.result.warnings:
+    for warning in [] if quiet else run.result.warnings:  # recorded in payment.json either way
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol
 
-from bhmeasures.payment.inputs import EntityFields, Rate
+from bhmeasures.payment.inputs import EntityFields
+from bhmeasures.payment.results import Rate
 
 
 @dataclass(frozen=True)

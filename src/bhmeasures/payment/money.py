@@ -115,3 +115,10 @@ def number(value: Fraction | None, places: int = 2) -> str:
     if value.denominator == 1:
         return f"{value.numerator:,}"
     return f"{float(value):,.{places}f}"
+
+
+def count(value: Fraction | None) -> str:
+    """A count as written: 1,234 (or 1,234.5 when it is not whole, like member-years)."""
+    if value is None:
+        return "-"
+    return f"{value.numerator:,}" if value.denominator == 1 else f"{float(value):,.6g}"

@@ -6,6 +6,7 @@ under `components/`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import Field
@@ -84,7 +85,7 @@ class Program(Model):
                 out.update(card.measures)
         return out
 
-    def pay(self, ctx: EntityContext) -> list[LineItem]:
+    def pay(self, ctx: EntityContext, warn: Callable[[str], None] | None = None) -> list[LineItem]:
         """Every line item of one entity, components in file order (a component sees the line items above it)."""
         items: list[LineItem] = []
         qs = None
@@ -92,6 +93,9 @@ class Program(Model):
             q = quality_score(self.quality, ctx, self.tier_sets)
             items.extend(q.lines)
             qs = q.score
+            if warn is not None and q.from_measures and not q.measured:
+                warn(f"the quality score {float(qs):g} is built from no available measure (no rate, or no targets, for any of "
+                     f"{', '.join(self.quality.measures)}).")
         for name, c in self.components_for(ctx.track).items():
             items.extend(c.pay(name, Paying(self, ctx, qs, items)))
         return items

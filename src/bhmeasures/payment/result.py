@@ -35,8 +35,8 @@ class LineItem:
     direction: str | None = None
     rate: Fraction | None = None
     rate_source: str | None = None
-    numerator: int | None = None
-    denominator: int | None = None
+    numerator: Fraction | None = None
+    denominator: Fraction | None = None
     baseline: Fraction | None = None
     benchmark: Fraction | None = None
     targets: str | None = None
@@ -79,12 +79,12 @@ class WhatIf:
     unit: str
     direction: str
     rate: Fraction | None
-    numerator: int | None
-    denominator: int | None
+    numerator: Fraction | None
+    denominator: Fraction | None
     tier: str | None
     next_tier: str | None
     next_target: Fraction | None
-    events_needed: int | None  # + more numerator events, - fewer (lower-is-better); None when counts are unknown
+    events_needed: int | None  # whole change of the numerator: + more, - fewer (lower-is-better); None without counts
     new_rate: Fraction | None
     worth_cents: int | None  # change in the entity's net payment at the new rate
     note: str
@@ -147,7 +147,7 @@ class PaymentResult:
                  "track": t.track, "member_months": None if t.member_months is None else float(t.member_months),
                  "earned": decimal(t.earned_cents), "owed": decimal(t.owed_cents), "net": decimal(t.net_cents),
                  "unearned": decimal(t.unearned_cents), "pass_through": decimal(t.pass_through_cents)} for t in self.totals]
-        schema = {"program": pl.String, "performance_year": pl.Int64, "entity_id": pl.String, "track": pl.String,
+        schema: dict[str, Any] = {"program": pl.String, "performance_year": pl.Int64, "entity_id": pl.String, "track": pl.String,
                   "member_months": pl.Float64, **{k: _MONEY for k in ("earned", "owed", "net", "unearned", "pass_through")}}
         return pl.DataFrame(rows, schema=schema)
 

@@ -14,17 +14,20 @@ from bhmeasures.outputs import write_atomically
 from bhmeasures.payment.derive import Derived, derive_from_data
 from bhmeasures.payment.engine import apply_payment_rules
 from bhmeasures.payment.inputs import (
+    InputsError,
     ProgramInputs,
-    ResultsRates,
     bundled_inputs,
-    load_program_inputs,
-    manifest_of,
-    read_results,
-    results_from_bundled_sample,
+    read_program_inputs,
 )
 from bhmeasures.payment.loader import LoadedProgram, find_program, parameters
 from bhmeasures.payment.money import decimal
 from bhmeasures.payment.result import ACCOUNT_MEANING, PaymentResult
+from bhmeasures.payment.results import (
+    ResultsRates,
+    load_results,
+    manifest_of,
+    results_from_bundled_sample,
+)
 
 
 @dataclass
@@ -76,12 +79,15 @@ def pay(
         measured = (manifest_of(results) or {}).get("measurement_period", {}).get("year")
         inputs = bundled_inputs(year or measured or 2025)
         notes.append(f"inputs: the bundled sample {inputs}")
-    loaded_inputs = load_program_inputs(inputs)
+    loaded_inputs, issues = read_program_inputs(inputs)
+    if loaded_inputs is None:
+        raise InputsError(issues)
     if year is not None and year != loaded_inputs.performance_year:
         raise InputError(f"{inputs}: the inputs are for performance year {loaded_inputs.performance_year}, not {year}.")
     year = loaded_inputs.performance_year
     prog = find_program(program, year, overrides)
-    rates = read_results(results, loaded_inputs.entities)
+    rates, found = load_results(results, loaded_inputs.entities)
+    issues += found
     if data is None and demo and inputs.resolve() == bundled_inputs(year).resolve():
         data = sample_dir()
         notes.append(f"data: the bundled sample {data} (member months, members and TCOC derived from it)")
@@ -89,7 +95,9 @@ def pay(
     want_mm, want_tcoc = _needs_derivation(prog, loaded_inputs)
     if data is not None and (want_mm or want_tcoc):
         derived = derive_from_data(data, year, want_tcoc)
-    result = apply_payment_rules(prog, rates, loaded_inputs, derived)
+    # every problem at once: the inputs' schema, the results' rows, and what the program needs of each entity
+    result = apply_payment_rules(prog, rates, loaded_inputs, derived, issues=issues)
+    assert rates is not None  # unusable results are an error, raised above with the others
     result.warnings.extend(_warnings(rates, loaded_inputs, derived, year))
     return PaymentRun(result, prog, loaded_inputs, rates, derived, Path(), [], notes)
 
@@ -113,7 +121,7 @@ def _warnings(rates: ResultsRates, inputs: ProgramInputs, derived: Derived | Non
 
 def _json_value(v: Any) -> Any:
     if isinstance(v, Fraction):
-        return float(v)
+        return v.numerator if v.denominator == 1 else float(v)
     return v
 
 

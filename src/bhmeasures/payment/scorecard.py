@@ -10,10 +10,10 @@ from typing import Literal
 from pydantic import Field
 
 from bhmeasures.payment.entity import EntityChecks, EntityContext
-from bhmeasures.payment.inputs import Rate
-from bhmeasures.payment.money import money, number, pct
+from bhmeasures.payment.money import count, money, number, pct
 from bhmeasures.payment.params import Amount, Model
 from bhmeasures.payment.result import LineItem
+from bhmeasures.payment.results import Rate
 from bhmeasures.payment.tiers import (
     Add,
     Tiers,
@@ -26,6 +26,9 @@ from bhmeasures.payment.tiers import (
 from bhmeasures.yamlio import YamlPath, did_you_mean
 
 Unit = Literal["proportion", "per_1000", "dollars", "number"]
+# with counts, rate = SCALE x numerator / denominator: events per 1,000 (member-years, members, ...) for per_1000;
+# a proportion of events; dollars per unit of the denominator (member months for a PMPM); a plain ratio
+SCALE = {"proportion": 1, "per_1000": 1000, "dollars": 1, "number": 1}
 
 
 class MeasureRef(Model):
@@ -99,7 +102,7 @@ class Scored:
         r = self.rate
         if r.value is None:
             return f"rate not available ({r.note})" if r.note else "rate not available"
-        counts = f" = {r.numerator:,}/{r.denominator:,}" if r.denominator else ""
+        counts = f" = {count(r.numerator)}/{count(r.denominator)}" if r.denominator and r.numerator is not None else ""
         src = " from the inputs" if r.source == "inputs" else ""
         extra = f"; {r.note}" if r.note and r.source == "inputs" else ""
         return f"rate {show(r.value, self.ref.unit)}{counts}{src}{extra}"
@@ -180,6 +183,7 @@ class QualityResult:
     score: Fraction
     lines: list[LineItem]
     from_measures: bool  # False when the score was reported in the inputs
+    measured: int = 0  # measures with a rate and targets: 0 means the score rests on nothing
 
 
 def quality_score(q: Quality, ctx: EntityContext, tier_sets: dict[str, Tiers]) -> QualityResult:
@@ -216,7 +220,7 @@ def quality_score(q: Quality, ctx: EntityContext, tier_sets: dict[str, Tiers]) -
         qs = computed
     brief = f"QS {float(qs):.4g}" + (" (inputs)" if given is not None else " from measures")
     lines.append(LineItem(ctx.entity_id, "quality", "quality score", "memo", 0, text, brief, quality_score=qs))
-    return QualityResult(qs, lines, given is None)
+    return QualityResult(qs, lines, given is None, sum(1 for s in scored if s.available and s.targets is not None))
 
 
 # ---------------------------------------------------------------- checks
@@ -237,10 +241,11 @@ def check_scorecard(card: Scorecard, base: YamlPath, tier_sets: dict[str, Tiers]
             add((*base, "measures", mid),
                 f"measure '{mid}' is in {m.unit} but shares tiers with an absolute `improvement` target.",
                 "Give it its own tiers, or use gap_closure / relative_improvement.")
-    written = [((*base, "tiers"), card.tiers)] + [((*base, "measures", k, "tiers"), m.tiers) for k, m in card.measures.items()]
-    for where, ref in written:
-        if isinstance(ref, dict):
-            check_credits(ref, where, add)
+    written: list[tuple[YamlPath, TiersRef | None]] = [((*base, "tiers"), card.tiers)]
+    written += [((*base, "measures", k, "tiers"), m.tiers) for k, m in card.measures.items()]
+    for where, tiers_given in written:
+        if isinstance(tiers_given, dict):
+            check_credits(tiers_given, where, add)
 
 
 def check_entity_measures(card: Scorecard, label: str, chk: EntityChecks, rates: dict[str, Rate],
