@@ -183,6 +183,7 @@ def test_programs_lists_parameters_with_provenance() -> None:
     rows = {p["path"]: p for p in doc["parameters"]}
     assert rows["basic_a.sharing_rate"]["value"] == "0.4" and rows["basic_a.sharing_rate"]["provenance"] == "verified"
     assert rows["enhanced.sharing_rate"]["provenance"] == "override"
-    assert rows["basic_e.loss_cap.pct_revenue"]["provenance"] == "recalled"
+    assert rows["basic_e.loss_cap.pct_revenue"]["provenance"] == "verified-secondary"
+    assert rows["basic_a.low_revenue.cap_factor"]["provenance"] == "recalled"
     r = CliRunner().invoke(main, ["programs", "nope"])
     assert r.exit_code == ExitCode.SPEC_INVALID and "unknown program 'nope'" in r.output

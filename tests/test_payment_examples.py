@@ -10,8 +10,9 @@ from payment_helpers import amount, cents, pay, program
 from bhmeasures.payment import Rate
 from bhmeasures.payment.components.shared_savings import msr_from_table
 
-# MSSP examples share one ACO: 20,000 assigned beneficiaries, benchmark $12,000 x 20,000 = $240.0M.
-ACO = {"members": 20000, "tcoc_benchmark": 240_000_000, "quality_score": 0.55}  # 55th MIPS percentile: standard met
+# MSSP examples share one ACO: 20,000 assigned beneficiaries, benchmark $12,000 x 20,000 = $240.0M, and a quality
+# score of 0.85 (85 MIPS Quality points), above the PY2025 standard of 0.767: "quality standard met".
+ACO = {"members": 20000, "tcoc_benchmark": 240_000_000, "quality_score": 0.85}
 
 
 def test_mssp_example_1_basic_level_a_savings() -> None:
@@ -38,7 +39,8 @@ def test_mssp_example_2_enhanced_savings() -> None:
 
 
 def test_mssp_example_3_enhanced_loss_with_and_without_quality() -> None:
-    """payments.md 2.3 example 3: loss $10M (4.17%) > MLR 2%: LR 0.40 -> $4.0M; quality failed: LR 0.75 -> $7.5M; cap $36M."""
+    """payments.md 2.3 example 3: loss $10M (4.17%) > MLR 2%. Quality met (0.85): LR = 1 - 0.75 x 0.85 = 0.3625, floor
+    0.40 -> $4.0M; quality failed (0.20, no alternative standard): LR 0.75 -> $7.5M; cap 0.15 x 240M = $36M."""
     def owed(quality: float) -> int:
         entity = {**ACO, "quality_score": quality, "tcoc_actual": 250_000_000,
                   "programs": {"mssp": {"track": "enhanced", "msr_election": 0.02}}}
@@ -47,7 +49,7 @@ def test_mssp_example_3_enhanced_loss_with_and_without_quality() -> None:
         assert item.cap_cents == cents("36,000,000.00")
         return -item.amount_cents
 
-    assert owed(0.55) == cents("4,000,000.00")
+    assert owed(0.85) == cents("4,000,000.00")
     assert owed(0.20) == cents("7,500,000.00")
 
 
@@ -67,7 +69,8 @@ def test_mssp_example_5_pre_2021_quality_multiplier() -> None:
     """payments.md 2.3 example 5: domain scores average to 0.875; 0.50 x 0.875 = 43.75% of $7.2M = $3.15M."""
     qs = sum(Fraction(x) for x in ("0.90", "0.80", "0.85", "0.95")) / 4
     assert qs == Fraction("0.875")
-    old_track_1 = program("mssp", "basic_a.sharing_rate=0.50", "basic_a.quality.standard=null", "basic_a.quality.form=multiplier")
+    old_track_1 = program("mssp", "basic_a.sharing_rate=0.50", "basic_a.quality.standard=null", "basic_a.quality.alternative=null",
+                          "basic_a.quality.form=multiplier")
     r = pay(old_track_1, {"ACO": {**ACO, "quality_score": str(qs), "tcoc_actual": 232_800_000}})
     item = r.items("ACO", "basic_a")[0]
     assert item.share_rate == Fraction("0.4375")

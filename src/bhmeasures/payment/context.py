@@ -233,6 +233,10 @@ def _check_entity(chk: Checker, program: Program, entity: str, f: EntityFields, 
     q = program.quality
     if program.uses_quality(track) and q is not None and q.source == "inputs":
         chk.need(entity, f, "quality_score", f"the quality score ({q.description or 'reported by the payer'})")
+    if q is not None:
+        q.check_entity(view)
+    elif f.health_equity_adjustment is not None:
+        view.add(f"health_equity_adjustment given, but {program.id} has no quality score.", loc=("health_equity_adjustment",))
     for cname, card in program.scorecards(track):
         reported = cname == "quality" and f.quality_score is not None
         check_entity_measures(card, f"{program.id} {cname}", view, rates, program.tier_sets, targets_needed=not reported)

@@ -122,3 +122,17 @@ def count(value: Fraction | None) -> str:
     if value is None:
         return "-"
     return f"{value.numerator:,}" if value.denominator == 1 else f"{float(value):,.6g}"
+
+
+def exact(value: Fraction) -> str:
+    """A rate or share as a percentage, exact when it fits in four decimals (43.75%), else marked cut (45.8333...%)."""
+    x = value * 100
+    for places in range(5):
+        if (x * 10**places).denominator == 1:
+            return f"{float(x):.{places}f}%"
+    return f"{float(x):.4f}...%"
+
+
+def score(value: Fraction) -> str:
+    """A score in [0, 1] as a decimal, exact when it fits in six places (0.767), else marked cut (0.833333...)."""
+    return f"{float(value):.6g}" if (value * 10**6).denominator == 1 else f"{float(value):.6f}..."

@@ -11,7 +11,8 @@ from pydantic import Field
 
 from bhmeasures.payment.entity import EntityChecks, EntityContext
 from bhmeasures.payment.money import count, money, number, pct
-from bhmeasures.payment.params import Amount, Model
+from bhmeasures.payment.money import score as score_text
+from bhmeasures.payment.params import Amount, Model, Share
 from bhmeasures.payment.result import LineItem
 from bhmeasures.payment.results import Rate
 from bhmeasures.payment.tiers import (
@@ -62,10 +63,26 @@ class Scorecard(Model):
 
 
 class Quality(Scorecard):
-    """The entity's quality score QS in [0, 1]: from measure tiers, or reported in the inputs (`quality_score`)."""
+    """The entity's quality score QS in [0, 1]: from measure tiers, or reported in the inputs (`quality_score`).
+
+    With `health_equity_max`, the inputs may add bonus points (`health_equity_adjustment`, up to that many, as a
+    fraction) to a reported score, which stays at most 1 (MSSP 42 CFR 425.512(b), PY2023-2025).
+    """
 
     source: Literal["measures", "inputs"]
     description: str | None = None
+    health_equity_max: Share | None = None
+
+    def check_entity(self, chk: EntityChecks) -> None:
+        hea = chk.fields.health_equity_adjustment
+        if hea is None:
+            return
+        if self.health_equity_max is None or self.source != "inputs":
+            chk.add("health_equity_adjustment given, but this program's quality score has no health equity adjustment.",
+                    "Remove it, or put it under programs.<id> for the program that has one.", loc=("health_equity_adjustment",))
+        elif hea > self.health_equity_max.value:
+            chk.add(f"health_equity_adjustment {float(hea):g} is above the maximum {float(self.health_equity_max.value):g} "
+                    f"({float(self.health_equity_max.value) * 100:g} points).", loc=("health_equity_adjustment",))
 
 
 def show(value: Fraction | None, unit: str | None) -> str:
@@ -192,10 +209,16 @@ def quality_score(q: Quality, ctx: EntityContext, tier_sets: dict[str, Tiers]) -
     if q.source == "inputs":
         assert given is not None
         what = q.description or "reported by the payer"
-        line = LineItem(ctx.entity_id, "quality", "quality score", "memo", 0,
-                        f"quality score {float(given):.4g} from the inputs ({what})", f"QS {float(given):.4g} (inputs)",
-                        quality_score=given)
-        return QualityResult(given, [line], False)
+        hea = ctx.fields.health_equity_adjustment if q.health_equity_max is not None else None
+        if hea:
+            qs = min(given + hea, Fraction(1))
+            text = (f"quality score {score_text(given)} from the inputs ({what}) + health equity adjustment {score_text(hea)} = "
+                    f"{score_text(given + hea)}" + (", at most 1" if qs < given + hea else ""))
+            brief = f"QS {score_text(given)} + {score_text(hea)} = {score_text(qs)} (inputs)"
+        else:
+            qs, text, brief = given, f"quality score {score_text(given)} from the inputs ({what})", f"QS {score_text(given)} (inputs)"
+        line = LineItem(ctx.entity_id, "quality", "quality score", "memo", 0, text, brief, quality_score=qs)
+        return QualityResult(qs, [line], False)
     scored = [score(q, m, ctx, tier_sets) for m in q.measures]
     computed = sum((s.weight * s.credit for s in scored), Fraction(0))
     lines = []
@@ -213,12 +236,12 @@ def quality_score(q: Quality, ctx: EntityContext, tier_sets: dict[str, Tiers]) -
         lines.append(measure_item(ctx, "quality", s, "memo", 0, why))
     terms = " + ".join(f"{pct(s.weight, 1)} x {float(s.credit):g}" for s in scored)
     if given is not None:
-        text = f"quality score {float(given):.4g} reported in the inputs (measures would give {float(computed):.4g})"
+        text = f"quality score {score_text(given)} reported in the inputs (measures would give {score_text(computed)})"
         qs = given
     else:
-        text = f"quality score = {terms} = {float(computed):.4g}"
+        text = f"quality score = {terms} = {score_text(computed)}"
         qs = computed
-    brief = f"QS {float(qs):.4g}" + (" (inputs)" if given is not None else " from measures")
+    brief = f"QS {score_text(qs)}" + (" (inputs)" if given is not None else " from measures")
     lines.append(LineItem(ctx.entity_id, "quality", "quality score", "memo", 0, text, brief, quality_score=qs))
     return QualityResult(qs, lines, given is None, sum(1 for s in scored if s.available and s.targets is not None))
 

@@ -9,7 +9,15 @@ from typing import Literal
 
 from bhmeasures.payment.components.base import ComponentBase, Paying, ProgramView
 from bhmeasures.payment.entity import EntityChecks
-from bhmeasures.payment.money import money, number, pct, round_cents, to_cents
+from bhmeasures.payment.money import (
+    exact,
+    money,
+    number,
+    pct,
+    round_cents,
+    score,
+    to_cents,
+)
 from bhmeasures.payment.params import Amount, Share
 from bhmeasures.payment.result import LineItem
 
@@ -43,8 +51,8 @@ class PopulationPayment(ComponentBase):
                      f"{how}; {pct(1 - q)} not at risk = {money(fixed)}", f"{pct(1 - q, 0)} of {money(base)}",
                      pool_cents=base, share_rate=1 - q),
             LineItem(e, name, "quality part", "earned", quality_part,
-                     f"{pct(q)} at risk ({money(at_risk)}) x quality score {float(qs):.4g} = {money(quality_part)}",
-                     f"{money(at_risk)} x QS {float(qs):.4g}", pool_cents=base, share_rate=q, quality_score=qs),
+                     f"{exact(q)} at risk ({money(at_risk)}) x quality score {score(qs)} = {money(quality_part)}",
+                     f"{money(at_risk)} x QS {score(qs)}", pool_cents=base, share_rate=q, quality_score=qs),
             LineItem(e, name, "forfeited on quality", "unearned", at_risk - quality_part,
                      f"{money(at_risk)} at risk - {money(quality_part)} earned = {money(at_risk - quality_part)} not paid",
                      f"{money(at_risk)} x (1 - QS)", pool_cents=base, quality_score=qs),

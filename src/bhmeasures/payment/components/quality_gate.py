@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from bhmeasures.payment.components.base import ComponentBase, Paying
+from bhmeasures.payment.money import score
 from bhmeasures.payment.params import Share
 from bhmeasures.payment.result import LineItem
 
@@ -21,7 +22,7 @@ class QualityGate(ComponentBase):
         assert p.quality is not None
         qs, std = p.quality, self.standard.value
         met = qs >= std
-        test = f"quality score {float(qs):.4g} {'>=' if met else '<'} standard {float(std):g}"
+        test = f"quality score {score(qs)} {'>=' if met else '<'} standard {score(std)}"
         text = f"{test}: {'met' if met else 'not met: ' + self.consequence} (no dollar effect this year)"
-        brief = f"QS {float(qs):.4g} {'>=' if met else '<'} {float(std):g}: {'met' if met else 'not met'}"
+        brief = f"QS {score(qs)} {'>=' if met else '<'} {score(std)}: {'met' if met else 'not met'}"
         return [LineItem(p.ctx.entity_id, name, self.title, "memo", 0, text, brief, threshold_test=test, quality_score=qs)]

@@ -8,6 +8,7 @@ the result capped; the payer keeps the rest of the savings, and a line item says
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -20,8 +21,18 @@ from bhmeasures.payment.components.base import (
     references,
 )
 from bhmeasures.payment.entity import EntityChecks, EntityContext
-from bhmeasures.payment.money import money, number, pct, round_cents, to_cents
+from bhmeasures.payment.inputs import EntityFields
+from bhmeasures.payment.money import (
+    exact,
+    money,
+    number,
+    pct,
+    round_cents,
+    score,
+    to_cents,
+)
 from bhmeasures.payment.params import (
+    Amount,
     Flag,
     Model,
     Number,
@@ -85,11 +96,14 @@ class Mlr(Model):
 class QualityUse(Model):
     """How the quality score QS in [0, 1] changes the sharing rate SR.
 
-    gate: SR if QS >= standard, else 0. multiplier: SR x QS. partial: SR x ((1 - portion) + portion x QS).
+    gate: SR if QS >= standard; below it, SR x QS if `alternative` is on and the entity meets the alternative
+    standard (inputs `alternative_quality_standard_met`, MSSP 42 CFR 425.512(a)(5)(ii)), else 0.
+    multiplier: SR x QS. partial: SR x ((1 - portion) + portion x QS).
     """
 
     form: Literal["none", "gate", "multiplier", "partial"]
     standard: Share | None = None
+    alternative: Flag | None = None
     portion: Share | None = None
 
     @model_validator(mode="after")
@@ -98,10 +112,9 @@ class QualityUse(Model):
             raise ValueError("a gate needs a standard")
         if self.form == "partial" and self.portion is None:
             raise ValueError("a partial quality transform needs a portion")
-        if self.form != "gate" and self.standard is not None:
-            raise ValueError(f"standard applies to form gate, not {self.form}")
-        if self.form != "partial" and self.portion is not None:
-            raise ValueError(f"portion applies to form partial, not {self.form}")
+        for key, form in (("standard", "gate"), ("alternative", "gate"), ("portion", "partial")):
+            if self.form != form and getattr(self, key) is not None:
+                raise ValueError(f"{key} applies to form {form}, not {self.form}")
         return self
 
 
@@ -111,16 +124,22 @@ class SavingsCap(Model):
 
 
 class LossRate(Model):
+    """fixed; or 1 - final sharing rate; or 1 - quality_scaled x QS (MSSP ENHANCED since 2023: 1 - 0.75 x QS); the last
+    two kept within [floor, ceiling], and the ceiling when the entity meets no quality standard."""
+
     fixed: Share | None = None
-    one_minus_sharing: Literal[True] | None = None  # 1 - final sharing rate, clamped to [floor, ceiling]
+    one_minus_sharing: Literal[True] | None = None
+    quality_scaled: Share | None = None
     floor: Share | None = None
     ceiling: Share | None = None
 
     @model_validator(mode="after")
     def _one(self) -> LossRate:
-        exactly_one(self, ("fixed", "one_minus_sharing"), "loss_rate")
+        exactly_one(self, ("fixed", "one_minus_sharing", "quality_scaled"), "loss_rate")
         if self.fixed is not None and (self.floor or self.ceiling):
-            raise ValueError("floor and ceiling apply to one_minus_sharing only")
+            raise ValueError("floor and ceiling apply to one_minus_sharing and quality_scaled only")
+        if self.quality_scaled is not None and self.ceiling is None:
+            raise ValueError("quality_scaled needs a ceiling (the rate when no quality standard is met)")
         if self.floor and self.ceiling and self.floor.value > self.ceiling.value:
             raise ValueError("floor is above ceiling")
         return self
@@ -146,6 +165,15 @@ class Partnership(Model):
     loss_rate: Share | None = None
 
 
+class LowRevenue(Model):
+    """Savings below the MSR shared at a reduced rate by entities the payer deems low revenue (inputs `low_revenue`),
+    with at least `min_members` assigned (MSSP 42 CFR 425.605(h), agreement periods from 2024)."""
+
+    sharing_factor: Share  # x the final sharing rate (1/2)
+    cap_factor: Share  # x the savings cap
+    min_members: Amount
+
+
 class CountInActual(Model):
     """Payments of these components count in actual TCOC when it is derived from claims (claims do not carry them)."""
 
@@ -168,6 +196,7 @@ class SharedSavings(ComponentBase):
     loss_quality_mitigation: Share | None = None  # loss rate x (1 - this x QS)
     loss_cap: LossCap | None = None
     partnership: Partnership | None = None
+    low_revenue: LowRevenue | None = None
     count_in_actual: CountInActual | None = None
 
     @model_validator(mode="after")
@@ -216,6 +245,9 @@ class SharedSavings(ComponentBase):
         self._check_msr(program, chk, label)
         if self.loss_cap is not None and self.loss_cap.pct_revenue is not None:
             chk.need("participant_revenue", f"{label}: the loss limit is a share of revenue")
+        if self.low_revenue is not None and f.low_revenue:
+            chk.need("members", f"{label}: a low revenue entity shares below the MSR only with "
+                                f"{_n(self.low_revenue.min_members.value)} or more assigned members")
 
     def _check_msr(self, program: ProgramView, chk: EntityChecks, label: str) -> None:
         f = chk.fields
@@ -265,30 +297,35 @@ class SharedSavings(ComponentBase):
             return msr, how, self.mlr.fixed.value, "fixed"
         return msr, how, msr, "same as the MSR"
 
-    def quality_factor(self, qs: Fraction | None) -> tuple[Fraction, str]:
-        """The factor quality applies to the sharing rate, and a sentence saying why."""
-        form = self.quality.form
+    def quality_factor(self, qs: Fraction | None, f: EntityFields) -> tuple[Fraction, bool, str, str]:
+        """(the factor quality applies to the sharing rate, whether the entity meets a quality standard,
+        the factor as it is multiplied ('' for none, 'x 0.6'), and why)."""
+        form, q = self.quality.form, self.quality
         if form == "none":
-            return Fraction(1), "no quality adjustment"
+            return Fraction(1), True, "", "no quality adjustment"
         assert qs is not None
         if form == "gate":
-            assert self.quality.standard is not None
-            std = self.quality.standard.value
+            assert q.standard is not None
+            std = q.standard.value
             if qs >= std:
-                return Fraction(1), f"quality standard met ({float(qs):.4g} >= {float(std):g})"
-            return Fraction(0), f"quality standard not met ({float(qs):.4g} < {float(std):g}): sharing rate 0"
+                return Fraction(1), True, "", f"quality standard met: quality score {score(qs)} >= standard {score(std)}"
+            if q.alternative is not None and q.alternative.value and f.alternative_quality_standard_met:
+                return qs, True, f"x quality score {score(qs)}", (f"quality score {score(qs)} < standard {score(std)}, "
+                                                                  "alternative quality standard met")
+            return Fraction(0), False, "x 0", f"quality standard not met: quality score {score(qs)} < standard {score(std)}"
         if form == "multiplier":
-            return qs, f"x quality score {float(qs):.4g}"
-        assert self.quality.portion is not None
-        portion = self.quality.portion.value
+            return qs, True, f"x quality score {score(qs)}", "scaled by quality"
+        assert q.portion is not None
+        portion = q.portion.value
         factor = (1 - portion) + portion * qs
-        return factor, f"x ({float(1 - portion):g} + {float(portion):g} x quality score {float(qs):.4g}) = x {float(factor):.4g}"
+        return factor, True, f"x ({score(1 - portion)} + {score(portion)} x quality score {score(qs)})", (
+            f"{exact(portion)} of the share depends on quality")
 
-    def _shared(self, savings: int, bench: int, rate: Fraction) -> tuple[Fraction, Fraction | None, bool]:
+    def _shared(self, savings: int, bench: int, rate: Fraction, cap_factor: Fraction) -> tuple[Fraction, Fraction | None, bool]:
         """In cents: (amount before rounding, the cap, whether the cap bound) for a final sharing rate."""
         if self.savings_cap is None:
             return savings * rate, None, False
-        cap = self.savings_cap.pct_benchmark.value * bench
+        cap = self.savings_cap.pct_benchmark.value * cap_factor * bench
         if self.savings_cap.applies_to == "savings":  # cap the savings, then share them
             return min(Fraction(savings), cap) * rate, cap, savings > cap
         amount = savings * rate
@@ -317,47 +354,29 @@ class SharedSavings(ComponentBase):
         savings = bench - actual
         r = Fraction(savings, bench)
         msr, msr_how, mlr, mlr_how = self._corridor(program, ctx)
-        partner = bool(f.partnership) and self.partnership is not None
-        sharing = self.partnership.sharing_rate.value if partner and self.partnership else self.sharing_rate.value
-        factor, q_text = self.quality_factor(qs)
-        final = sharing * factor
         head = (f"{bench_how} {money(bench)} - {actual_how} {money(actual)} = {'savings' if savings >= 0 else 'loss'} "
                 f"{money(abs(savings))} ({pct(abs(r))} of benchmark)")
         common: dict[str, Any] = {"tcoc_benchmark_cents": bench, "tcoc_actual_cents": actual, "savings_cents": savings,
                                   "quality_score": qs}
+        t = _Terms(name, p, bench, savings, head, common)
 
         if savings > 0 and r >= msr:
-            test = f"savings rate {pct(r)} >= MSR {pct(msr)} ({msr_how})"
-            raw, cap, capped = self._shared(savings, bench, final)
-            paid = round_cents(raw)  # amounts here are already in cents
-            full = round_cents(self._shared(savings, bench, sharing)[0])  # what full quality would have paid
-            rate_text = f"sharing rate {pct(sharing)}{' (partnership)' if partner else ''} {q_text} = {pct(final)}"
-            cap_text = ""
-            if cap is not None and self.savings_cap is not None:
-                what = "savings" if self.savings_cap.applies_to == "savings" else "shared amount"
-                cap_text = (f"; cap {pct(self.savings_cap.pct_benchmark.value)} of benchmark on the {what} = "
-                            f"{money(round_cents(cap))} ({'applied' if capped else 'not binding'})")
-            brief = f"savings {pct(r)} >= MSR {pct(msr)}; {money(savings)} x {pct(final)}" + (" capped" if capped else "")
-            out = [LineItem(e, name, "shared savings", "earned", paid, f"{head}; {test}; {rate_text}{cap_text} -> {money(paid)}",
-                            brief, threshold_test=test, share_rate=final, cap_cents=None if cap is None else round_cents(cap),
-                            cap_applied=capped if cap is not None else None, **common)]
-            if full != paid:
-                out.append(LineItem(e, name, "savings forfeited on quality", "unearned", full - paid,
-                                    f"full quality would have paid {money(full)}; {money(full - paid)} stays with {program.payer}",
-                                    f"{money(full)} at full quality - {money(paid)}", threshold_test=test, quality_score=qs,
-                                    savings_cents=savings))
-            out.append(LineItem(e, name, f"savings kept by {program.payer}", "unearned", savings - full,
-                                f"savings {money(savings)} - {money(full)} the entity's share at full quality = {money(savings - full)}"
-                                + (" (includes savings above the cap)" if capped else ""),
-                                f"{pct(1 - Fraction(full, savings))} of savings", threshold_test=test, savings_cents=savings))
-            return out
-
+            return self._savings(t, f"savings rate {pct(r)} >= MSR {pct(msr)} ({msr_how})", Fraction(1), Fraction(1), "")
+        low = self.low_revenue
+        if savings > 0 and low is not None and f.low_revenue and (f.members or 0) >= low.min_members.value:
+            test = f"savings rate {pct(r)} < MSR {pct(msr)} ({msr_how})"
+            why = (f", but a low revenue entity with {f.members:,} >= {_n(low.min_members.value)} assigned members shares "
+                   f"at {exact(low.sharing_factor.value)} of the rate")
+            return self._savings(t, test, low.sharing_factor.value, low.cap_factor.value, why)
         if savings < 0 and self.two_sided and mlr is not None and -r >= mlr:
-            return [self._losses(name, p, bench, savings, r, mlr, mlr_how, final, head, partner, common)]
+            return [self._losses(t, r, mlr, mlr_how)]
 
         if savings > 0:
             test = f"savings rate {pct(r)} < MSR {pct(msr)} ({msr_how})"
             why = "inside the corridor: nothing is shared"
+            if low is not None and f.low_revenue:
+                why += (f" (a low revenue entity shares below the MSR only with {_n(low.min_members.value)} or more assigned "
+                        f"members; it has {f.members or 0:,})")
         elif savings < 0 and not self.two_sided:
             test = f"loss rate {pct(-r)}; one-sided"
             why = "one-sided arrangement: the entity owes nothing"
@@ -371,46 +390,120 @@ class SharedSavings(ComponentBase):
         return [LineItem(e, name, "no shared savings or losses", "memo", 0, f"{head}; {test}: {why}", test, threshold_test=test,
                          **common)]
 
-    def _losses(self, name: str, p: Paying, bench: int, savings: int, r: Fraction, mlr: Fraction, mlr_how: str,
-                final: Fraction, head: str, partner: bool, common: dict[str, Any]) -> LineItem:
-        f, qs = p.ctx.fields, p.quality
-        test = f"loss rate {pct(-r)} >= MLR {pct(mlr)} ({mlr_how})"
-        assert self.loss_rate is not None
-        if self.loss_rate.fixed is not None:
-            own = partner and self.partnership is not None and self.partnership.loss_rate is not None
-            base_lr = self.partnership.loss_rate.value if own and self.partnership and self.partnership.loss_rate else self.loss_rate.fixed.value
-            lr_text = f"loss rate {pct(base_lr)}{' (partnership)' if own else ''}"
+    def _savings(self, t: _Terms, test: str, rate_factor: Fraction, cap_factor: Fraction, why: str) -> list[LineItem]:
+        """Shared savings at the final sharing rate (x rate_factor below the MSR), the cap (x cap_factor), what quality
+        forfeited and what the payer keeps."""
+        f, qs, e, savings, bench = t.p.ctx.fields, t.p.quality, t.p.ctx.entity_id, t.savings, t.bench
+        partner = bool(f.partnership) and self.partnership is not None
+        sharing = self.partnership.sharing_rate.value if partner and self.partnership else self.sharing_rate.value
+        factor, _, times, why_q = self.quality_factor(qs, f)
+        final = sharing * factor * rate_factor
+        raw, cap, capped = self._shared(savings, bench, final, cap_factor)
+        paid = round_cents(raw)  # amounts here are already in cents
+        full = round_cents(self._shared(savings, bench, sharing * rate_factor, cap_factor)[0])  # at full quality
+        terms = " ".join(x for x in (times, f"x {exact(rate_factor)}" if rate_factor != 1 else "") if x)
+        rate_text = (f"sharing rate {exact(sharing)}{' (partnership)' if partner else ''}"
+                     + (f" {terms} = {exact(final)}" if terms else "") + f" ({why_q})")
+        if cap is not None and self.savings_cap is not None:
+            what = "savings" if self.savings_cap.applies_to == "savings" else "shared amount"
+            share = exact(self.savings_cap.pct_benchmark.value * cap_factor)
+            cap_text = f"; cap {share} of benchmark on the {what} = {money(round_cents(cap))}"
+            if capped and self.savings_cap.applies_to == "savings":
+                amount = f"the cap {money(round_cents(cap))} x {exact(final)} = {money(paid)}"
+            elif capped:
+                amount = f"{money(savings)} x {exact(final)} is above the cap: {money(paid)}"
+            else:
+                amount = f"{money(savings)} x {exact(final)} = {money(paid)} (cap not binding)"
         else:
-            lo = self.loss_rate.floor.value if self.loss_rate.floor else Fraction(0)
-            hi = self.loss_rate.ceiling.value if self.loss_rate.ceiling else Fraction(1)
-            base_lr = min(max(1 - final, lo), hi)
-            lr_text = f"loss rate 1 - final sharing rate {pct(final)}, kept within [{pct(lo)}, {pct(hi)}] = {pct(base_lr)}"
-        lr = base_lr
+            cap_text, amount = "", f"{money(savings)} x {exact(final)} = {money(paid)}"
+        brief = f"{test.split(' (')[0]}{'; low revenue' if rate_factor != 1 else ''}; " + (
+            f"capped at {money(paid)}" if capped else f"{money(savings)} x {exact(final)}")
+        out = [LineItem(e, t.name, "shared savings", "earned", paid, f"{t.head}; {test}{why}; {rate_text}{cap_text}; {amount}",
+                        brief, threshold_test=test, share_rate=final, cap_cents=None if cap is None else round_cents(cap),
+                        cap_applied=capped if cap is not None else None, **t.common)]
+        payer = t.p.program.payer
+        if full != paid:
+            out.append(LineItem(e, t.name, "savings forfeited on quality", "unearned", full - paid,
+                                f"full quality would have paid {money(full)}; {money(full)} - {money(paid)} = "
+                                f"{money(full - paid)} stays with {payer}",
+                                f"{money(full)} at full quality - {money(paid)}", threshold_test=test, quality_score=qs,
+                                savings_cents=savings))
+        out.append(LineItem(e, t.name, f"savings kept by {payer}", "unearned", savings - full,
+                            f"savings {money(savings)} - {money(full)} the entity's share at full quality = {money(savings - full)}"
+                            + (" (includes savings above the cap)" if capped else ""),
+                            f"{pct(1 - Fraction(full, savings))} of savings", threshold_test=test, savings_cents=savings))
+        return out
+
+    def _loss_rate(self, f: EntityFields, qs: Fraction | None) -> tuple[Fraction, str]:
+        assert self.loss_rate is not None
+        lr = self.loss_rate
+        partner = bool(f.partnership) and self.partnership is not None and self.partnership.loss_rate is not None
+        if lr.fixed is not None:
+            if partner and self.partnership is not None and self.partnership.loss_rate is not None:
+                return self.partnership.loss_rate.value, f"loss rate {exact(self.partnership.loss_rate.value)} (partnership)"
+            return lr.fixed.value, f"loss rate {exact(lr.fixed.value)}"
+        lo = lr.floor.value if lr.floor else Fraction(0)
+        hi = lr.ceiling.value if lr.ceiling else Fraction(1)
+        factor, met, _, _ = self.quality_factor(qs, f)
+        if lr.quality_scaled is not None:
+            if not met:
+                return hi, f"no quality standard met: loss rate {exact(hi)}"
+            assert qs is not None
+            k = lr.quality_scaled.value
+            rate = min(max(1 - k * qs, lo), hi)
+            return rate, (f"loss rate 1 - {exact(k)} x quality score {score(qs)} = {exact(1 - k * qs)}, kept within "
+                          f"[{exact(lo)}, {exact(hi)}] = {exact(rate)}")
+        final = self.sharing_rate.value * factor
+        rate = min(max(1 - final, lo), hi)
+        return rate, f"loss rate 1 - final sharing rate {exact(final)}, kept within [{exact(lo)}, {exact(hi)}] = {exact(rate)}"
+
+    def _losses(self, t: _Terms, r: Fraction, mlr: Fraction, mlr_how: str) -> LineItem:
+        f, qs, savings, bench = t.p.ctx.fields, t.p.quality, t.savings, t.bench
+        test = f"loss rate {pct(-r)} >= MLR {pct(mlr)} ({mlr_how})"
+        lr, lr_text = self._loss_rate(f, qs)
         if self.loss_quality_mitigation is not None:
             assert qs is not None
             lam = self.loss_quality_mitigation.value
-            lr = base_lr * (1 - lam * qs)
-            lr_text += f" x (1 - {float(lam):g} x quality score {float(qs):.4g}) = {pct(lr)}"
+            lr_text += f" x (1 - {exact(lam)} x quality score {score(qs)}) = {exact(lr * (1 - lam * qs))}"
+            lr = lr * (1 - lam * qs)
         uncapped = -savings * lr
         limits = []
         if self.loss_cap is not None:
             if self.loss_cap.pct_benchmark is not None:
-                limits.append((self.loss_cap.pct_benchmark.value * bench, f"{pct(self.loss_cap.pct_benchmark.value)} of benchmark"))
+                limits.append((self.loss_cap.pct_benchmark.value * bench, f"{exact(self.loss_cap.pct_benchmark.value)} of benchmark"))
             if self.loss_cap.pct_revenue is not None:
                 assert f.participant_revenue is not None
                 limits.append((self.loss_cap.pct_revenue.value * f.participant_revenue * 100,
-                               f"{pct(self.loss_cap.pct_revenue.value)} of revenue {money(to_cents(f.participant_revenue))}"))
+                               f"{exact(self.loss_cap.pct_revenue.value)} of revenue {money(to_cents(f.participant_revenue))}"))
         limit = min(limits, key=lambda x: x[0]) if limits else None
         capped = limit is not None and uncapped > limit[0]
         owed = round_cents(min(uncapped, limit[0]) if limit is not None else uncapped)
-        cap_text = ""
-        if limit is not None:
-            cap_text = f"; loss limit {limit[1]} = {money(round_cents(limit[0]))} ({'applied' if capped else 'not binding'})"
-        return LineItem(p.ctx.entity_id, name, "shared losses", "owed", -owed,
-                        f"{head}; {test}; {lr_text}{cap_text} -> owes {money(owed)}",
-                        f"loss {pct(-r)} >= MLR {pct(mlr)}; {money(-savings)} x {pct(lr)}" + (" capped" if capped else ""),
-                        threshold_test=test, share_rate=lr,
-                        cap_cents=None if limit is None else round_cents(limit[0]), cap_applied=capped if limit else None, **common)
+        if limit is not None and capped:
+            amount = f"{money(-savings)} x {exact(lr)} is above the loss limit {limit[1]}: owes {money(owed)}"
+        elif limit is not None:
+            amount = f"{money(-savings)} x {exact(lr)} = owes {money(owed)} (loss limit {limit[1]} = {money(round_cents(limit[0]))} not binding)"
+        else:
+            amount = f"{money(-savings)} x {exact(lr)} = owes {money(owed)}"
+        brief = f"loss {pct(-r)} >= MLR {pct(mlr)}; " + (f"limited to {money(owed)}" if capped else f"{money(-savings)} x {exact(lr)}")
+        return LineItem(t.p.ctx.entity_id, t.name, "shared losses", "owed", -owed, f"{t.head}; {test}; {lr_text}; {amount}",
+                        brief, threshold_test=test, share_rate=lr,
+                        cap_cents=None if limit is None else round_cents(limit[0]), cap_applied=capped if limit else None, **t.common)
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """What the savings and loss line items of one entity share."""
+
+    name: str
+    p: Paying
+    bench: int
+    savings: int
+    head: str
+    common: dict[str, Any]
+
+
+def _n(x: Fraction) -> str:
+    return f"{x.numerator:,}" if x.denominator == 1 else f"{float(x):,g}"
 
 
 # ---------------------------------------------------------------- MSR tables
