@@ -79,7 +79,11 @@ def test_mssp_example_5_pre_2021_quality_multiplier() -> None:
 
 def test_colorado_example_kpi_and_bhi_pools() -> None:
     """payments.md 3.3: KPI pool $4.80M ($0.80M per KPI) earns $2.40M, $2.40M to the Performance Pool;
-    BHI pool $4.5M ($0.9M per measure) earns $2.70M = 3.0% of capitation."""
+    BHI pool $4.5M ($0.9M per measure) earns $2.70M = 3.0% of capitation.
+
+    The example gives no Performance Pool rates, so its $2.40M earns nothing here. The 105% ceiling of 42 CFR
+    438.6(b)(2) counts every incentive: KPI $2.40M + Performance Pool $0 + BHI $2.70M = $5.10M against 5% x $90M =
+    $4.50M, so $0.60M is taken back and the RAE is paid $4.50M."""
     entity = {
         "member_months": 1_200_000, "bh_capitation": 90_000_000,
         "baselines": {"CO-BH-ENG": 0.14, "CO-ED-PKPY": 700, "FUH-7": 0.30, "FUA-7": 0.20, "CO-SUD-ENG": 0.10,
@@ -93,7 +97,8 @@ def test_colorado_example_kpi_and_bhi_pools() -> None:
                   "CO-RA-PMPM": 320, "CO-SUD-ENG": 0.13, "CO-DEP-FU": 0.53, "CO-FOSTER-BH": 0.63},
     }
     # FUH-7 and FUA-7 come from bhm compute results, with counts
-    results = {"RAE": {"FUH-7": Rate(Fraction(31, 100), 31, 100), "FUA-7": Rate(Fraction(19, 100), 19, 100)}}
+    results = {"RAE": {"FUH-7": Rate(Fraction(31, 100), Fraction(31), Fraction(100)),
+                       "FUA-7": Rate(Fraction(19, 100), Fraction(19), Fraction(100))}}
     r = pay(program("colorado_acc"), {"RAE": entity}, results)
 
     kpi = {i.item: i for i in r.items("RAE", "kpi")}
@@ -105,7 +110,9 @@ def test_colorado_example_kpi_and_bhi_pools() -> None:
         assert kpi[measure].amount_cents == cents(dollars), measure
         assert kpi[measure].allotment_cents == cents("800,000.00") and kpi[measure].pool_cents == cents("4,800,000.00")
     assert sum(i.amount_cents for i in r.items("RAE", "kpi") if i.account == "earned") == cents("2,400,000.00")
-    assert amount(r, "RAE", "unearned: to the Performance Pool", "kpi") == cents("2,400,000.00")
+    moved = next(i for i in r.items("RAE", "kpi") if i.account == "moved")
+    assert (moved.item, moved.amount_cents) == ("unearned: moved to the Performance Pool", cents("2,400,000.00"))
+    assert {i.pool_cents for i in r.items("RAE", "performance_pool")} == {cents("2,400,000.00")}
 
     bhi = {i.item: i for i in r.items("RAE", "bhi")}
     expected = {"CO-SUD-ENG": "900,000.00", "FUH-7": "450,000.00", "FUA-7": "0.00", "CO-DEP-FU": "900,000.00",
@@ -115,7 +122,9 @@ def test_colorado_example_kpi_and_bhi_pools() -> None:
     earned_bhi = sum(i.amount_cents for i in r.items("RAE", "bhi") if i.account == "earned")
     assert earned_bhi == cents("2,700,000.00")
     assert Fraction(earned_bhi, cents("90,000,000.00")) == Fraction(3, 100)
-    assert "3.00% of capitation <= 5.00%" in bhi["capitation ceiling"].brief and bhi["capitation ceiling"].cap_applied is False
+    assert amount(r, "RAE", "capitation ceiling") == -cents("600,000.00")
+    assert amount(r, "RAE", "above the capitation ceiling") == cents("600,000.00")
+    assert r.total("RAE").earned_cents == cents("4,500,000.00")
 
 
 def test_minnesota_example_track_2_savings_losses_and_pbp() -> None:
@@ -160,7 +169,7 @@ def test_rhode_island_example_savings_scaled_by_quality(track: str, paid: str, k
     assert amount(r, "AE", "shared savings", component) == cents(paid)
     if kept:
         assert amount(r, "AE", "savings forfeited on quality", component) == cents("324,000.00")
-        assert r.total("AE").unearned_cents == cents(kept)
+        assert r.total("AE").forfeited_cents + r.total("AE").kept_by_payer_cents == cents(kept)  # 324,000 + 864,000
 
 
 def test_rhode_island_example_loss_and_incentive_pool() -> None:

@@ -21,7 +21,10 @@ dollars = st.integers(min_value=0, max_value=10**9).map(lambda c: Fraction(c, 10
 
 CO_MEASURES = {"CO-BH-ENG": "proportion", "CO-DENTAL": "proportion", "CO-WELL-VISITS": "proportion", "CO-PRENATAL": "proportion",
                "CO-ED-PKPY": "per_1000", "CO-RA-PMPM": "dollars", "CO-SUD-ENG": "proportion", "FUH-7": "proportion",
-               "FUA-7": "proportion", "CO-DEP-FU": "proportion", "CO-FOSTER-BH": "proportion"}
+               "FUA-7": "proportion", "CO-DEP-FU": "proportion", "CO-FOSTER-BH": "proportion", "CO-ECC": "proportion",
+               "CO-PREMATURE-BIRTH": "proportion", "CO-BH-ENG-PRISON": "proportion"}
+CO_POOLS = {"kpi": list(CO_MEASURES)[:6], "bhi": list(CO_MEASURES)[6:11], "performance_pool": list(CO_MEASURES)[11:]}
+LOWER = ("CO-ED-PKPY", "CO-RA-PMPM", "CO-PREMATURE-BIRTH")
 
 
 def _value(unit_: str) -> st.SearchStrategy[Fraction]:
@@ -37,9 +40,10 @@ def co_program(draw: st.DrawFn) -> Any:
     sets += [f"kpi.pmpm_max={draw(st.fractions(0, 10, max_denominator=100))}",
              f"bhi.capitation_pct_max={draw(st.fractions(0, Fraction(1, 20), max_denominator=1000))}",
              f"pass_through.pct={draw(unit)}"]
-    sets += [f"{pool}.measures.{m}.weight={draw(st.integers(0, 5))}"
-             for pool, ms in (("kpi", list(CO_MEASURES)[:6]), ("bhi", list(CO_MEASURES)[6:])) for m in ms]
-    sets += [f"kpi.measures.CO-BH-ENG.weight={draw(st.integers(1, 5))}", f"bhi.measures.FUH-7.weight={draw(st.integers(1, 5))}"]
+    sets += [f"{pool}.measures.{m}.weight={draw(st.integers(0, 5))}" for pool, ms in CO_POOLS.items() for m in ms]
+    sets += [f"ceiling.pct_of_capitation={draw(st.fractions(0, Fraction(1, 10), max_denominator=1000))}"]
+    sets += [f"kpi.measures.CO-BH-ENG.weight={draw(st.integers(1, 5))}", f"bhi.measures.FUH-7.weight={draw(st.integers(1, 5))}",
+             f"performance_pool.measures.CO-ECC.weight={draw(st.integers(1, 5))}"]
     return program("colorado_acc", *sets)
 
 
@@ -58,13 +62,12 @@ def _check_sums(r: PaymentResult) -> None:
     for t in r.totals:
         items = r.items(t.entity_id)
         assert all(i.account in ACCOUNTS for i in items)
-        assert t.earned_cents == sum(i.amount_cents for i in items if i.account == "earned")
-        assert t.owed_cents == sum(i.amount_cents for i in items if i.account == "owed")
-        assert t.unearned_cents == sum(i.amount_cents for i in items if i.account == "unearned")
-        assert t.pass_through_cents == sum(i.amount_cents for i in items if i.account == "pass_through")
+        for account, total in t.cents().items():
+            if account != "net":
+                assert total == sum(i.amount_cents for i in items if i.account == account), account
         assert all(i.amount_cents == 0 for i in items if i.account == "memo")
         assert t.net_cents == t.earned_cents + t.owed_cents
-        assert t.owed_cents <= 0 <= t.unearned_cents
+        assert t.owed_cents <= 0 <= min(t.forfeited_cents, t.kept_by_payer_cents, t.moved_cents)
 
 
 @SETTINGS
@@ -72,20 +75,25 @@ def _check_sums(r: PaymentResult) -> None:
 def test_colorado_pools_never_pay_more_than_the_pool(prog: Any, entity: dict[str, Any]) -> None:
     r = pay(prog, {"RAE": entity})
     _check_sums(r)
-    for pool in ("kpi", "bhi"):
+    for pool in CO_POOLS:
         items = r.items("RAE", pool)
         size = items[0].pool_cents
         earned = sum(i.amount_cents for i in items if i.account == "earned")
         allotments = [i.allotment_cents for i in items if i.measure_id]
         assert 0 <= earned <= size
         assert sum(allotments) == size  # the split loses and invents no cent
-        assert earned + sum(i.amount_cents for i in items if i.account == "unearned") == size
+        assert earned + sum(i.amount_cents for i in items if i.account in ("forfeited", "moved")) == size
         for i in items:
             if i.measure_id:
                 assert 0 <= i.amount_cents <= i.allotment_cents
                 if i.rate is None:
                     assert i.amount_cents == 0 and "rate not available" in i.explanation
+    # the Performance Pool is exactly what the KPI pool did not earn, moved once
+    assert r.items("RAE", "performance_pool")[0].pool_cents == sum(i.amount_cents for i in r.items("RAE", "kpi") if i.account == "moved")
+    # every incentive together stays within the ceiling: pct x capitation, rounded once
     t = r.total("RAE")
+    ceiling = r.items("RAE", "ceiling")[0].cap_cents
+    assert t.earned_cents <= ceiling
     assert t.pass_through_cents <= t.earned_cents
     for w in r.what_if:
         assert w.worth_cents is None or w.worth_cents >= 0
@@ -99,7 +107,7 @@ def test_colorado_payment_follows_each_rate(prog: Any, entity: dict[str, Any], m
     for rate in (low, high):
         e = {**entity, "rates": {**entity["rates"], measure: str(rate)}}
         nets.append(pay(prog, {"RAE": e}).total("RAE").net_cents)
-    lower_is_better = measure in ("CO-ED-PKPY", "CO-RA-PMPM")
+    lower_is_better = measure in LOWER
     assert (nets[0] >= nets[1]) if lower_is_better else (nets[0] <= nets[1])
 
 

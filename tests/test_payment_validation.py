@@ -75,7 +75,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_semantic_checks_name_the_line(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "    of: [kpi, bhi]", "    of: [kpi, bhj]")
+    path = _broken(tmp_path, "    of: [kpi, performance_pool, bhi, ceiling]", "    of: [kpi, performance_pool, bhj, ceiling]")
     path.write_text(path.read_text().replace("pmpm_max: {value: 4.00, provenance: verified-secondary, source: nashp}",
                                              "pmpm_max: {value: 4.00, provenance: verified-secondary, source: nasph}", 1))
     text = path.read_text().splitlines()
@@ -85,7 +85,7 @@ def test_semantic_checks_name_the_line(tmp_path: Path) -> None:
     _, issues = validate_program(path)
     by_message = {i.message: i for i in issues}
     unknown = next(i for m, i in by_message.items() if "unknown component 'bhj'" in m)
-    assert unknown.line == _line_of(path, "of: [kpi, bhj]") and "did you mean 'bhi'?" in unknown.hint
+    assert unknown.line == _line_of(path, "of: [kpi, performance_pool, bhj, ceiling]") and "did you mean 'bhi'?" in unknown.hint
     source = next(i for m, i in by_message.items() if "source 'nasph'" in m)
     assert source.line == _line_of(path, "source: nasph") and "did you mean 'nashp'?" in source.hint
     assert any("tier credits must rise" in m for m in by_message)

@@ -53,6 +53,7 @@ class Checker:
     inputs: ProgramInputs
     derived: Derived | None
     issues: list[Issue] = field(default_factory=list)
+    missing: set[tuple[str, str]] = field(default_factory=set)  # (entity, field) reported missing: once is enough
 
     def add(self, entity: str | None, message: str, hint: str | None = None, loc: tuple[Any, ...] = (),
             severity: str = "error") -> None:
@@ -66,8 +67,9 @@ class Checker:
         self.issues.append(Issue(origin[0], origin[1], f"entity {entity}: {message}", hint))
 
     def need(self, entity: str, f: EntityFields, name: str, why: str) -> None:
-        if getattr(f, name) is not None:
+        if getattr(f, name) is not None or (entity, name) in self.missing:
             return
+        self.missing.add((entity, name))
         hint = f"Add it under {self.inputs.where(entity, self.program.id, name)}."
         if name in ("member_months", "members", "tcoc_actual"):
             if self.derived is None:

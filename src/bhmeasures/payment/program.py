@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field
 
 from bhmeasures.payment.components.base import ComponentBase, Paying
+from bhmeasures.payment.components.capitation_ceiling import CapitationCeiling
 from bhmeasures.payment.components.incentive_pool import IncentivePool
 from bhmeasures.payment.components.pass_through import PassThrough
 from bhmeasures.payment.components.population_payment import PopulationPayment
@@ -35,7 +36,8 @@ from bhmeasures.payment.tiers import Add, Tiers, check_credits
 from bhmeasures.yamlio import did_you_mean
 
 Component = Annotated[
-    IncentivePool | PassThrough | PopulationPayment | QualityGate | SharedSavings, Field(discriminator="kind")
+    IncentivePool | PassThrough | PopulationPayment | QualityGate | SharedSavings | CapitationCeiling,
+    Field(discriminator="kind"),
 ]
 
 

@@ -40,6 +40,15 @@ class PaymentRun:
     out: Path
     files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # defaults the run chose (bundled inputs, bundled data)
+    document: dict[str, Any] | None = None  # payment.json as written, so that --json prints the same
+
+
+DEFAULT_OUT = Path("bhm_payments")
+
+
+def default_out(program_id: str) -> Path:
+    """Each program writes to its own folder, so paying a second program does not replace the first one's files."""
+    return DEFAULT_OUT / program_id
 
 
 def _needs_derivation(program: LoadedProgram, inputs: ProgramInputs) -> tuple[bool, bool]:
@@ -137,8 +146,7 @@ def to_json(run: PaymentRun) -> dict[str, Any]:
         entities.append({
             "entity_id": t.entity_id, "track": t.track,
             "member_months": None if t.member_months is None else float(t.member_months),
-            "totals": {"earned": str(decimal(t.earned_cents)), "owed": str(decimal(t.owed_cents)), "net": str(decimal(t.net_cents)),
-                       "unearned": str(decimal(t.unearned_cents)), "pass_through": str(decimal(t.pass_through_cents))},
+            "totals": {k: str(decimal(v)) for k, v in t.cents().items()},
             "line_items": items, "what_if": whatifs,
         })
     return {
@@ -160,22 +168,25 @@ def to_json(run: PaymentRun) -> dict[str, Any]:
 
 def write_payment(run: PaymentRun, out: Path, fmt: str = "parquet") -> list[Path]:
     """line_items, totals and what_if tables plus payment.json, written beside `out` and moved in (JSON last)."""
-    return write_atomically(out, run.result.frames(), {"payment.json": to_json(run)}, fmt)
+    run.document = to_json(run)
+    return write_atomically(out, run.result.frames(), {"payment.json": run.document}, fmt)
 
 
 def run_payment(
     program: str,
     results: Path,
     inputs: Path | None,
-    out: Path,
+    out: Path | None = None,
     fmt: str = "parquet",
     *,
     year: int | None = None,
     overrides: list[str] | tuple[str, ...] = (),
     data: Path | None = None,
 ) -> PaymentRun:
-    """`bhm pay`: pay, then write the tables and payment.json to `out` (nothing is written if anything fails)."""
+    """`bhm pay`: pay, then write the tables and payment.json to `out`, by default bhm_payments/<program id>
+    (nothing is written if anything fails)."""
     run = pay(program, results, inputs, year=year, overrides=overrides, data=data)
+    out = out if out is not None else default_out(run.program.program.id)
     run.files = write_payment(run, out, fmt)
     run.out = out.resolve()
     return run

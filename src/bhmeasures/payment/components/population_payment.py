@@ -53,7 +53,7 @@ class PopulationPayment(ComponentBase):
             LineItem(e, name, "quality part", "earned", quality_part,
                      f"{exact(q)} at risk ({money(at_risk)}) x quality score {score(qs)} = {money(quality_part)}",
                      f"{money(at_risk)} x QS {score(qs)}", pool_cents=base, share_rate=q, quality_score=qs),
-            LineItem(e, name, "forfeited on quality", "unearned", at_risk - quality_part,
+            LineItem(e, name, "forfeited on quality", "forfeited", at_risk - quality_part,
                      f"{money(at_risk)} at risk - {money(quality_part)} earned = {money(at_risk - quality_part)} not paid",
                      f"{money(at_risk)} x (1 - QS)", pool_cents=base, quality_score=qs),
         ]

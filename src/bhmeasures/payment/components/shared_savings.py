@@ -423,12 +423,12 @@ class SharedSavings(ComponentBase):
                         cap_applied=capped if cap is not None else None, **t.common)]
         payer = t.p.program.payer
         if full != paid:
-            out.append(LineItem(e, t.name, "savings forfeited on quality", "unearned", full - paid,
+            out.append(LineItem(e, t.name, "savings forfeited on quality", "forfeited", full - paid,
                                 f"full quality would have paid {money(full)}; {money(full)} - {money(paid)} = "
                                 f"{money(full - paid)} stays with {payer}",
                                 f"{money(full)} at full quality - {money(paid)}", threshold_test=test, quality_score=qs,
                                 savings_cents=savings))
-        out.append(LineItem(e, t.name, f"savings kept by {payer}", "unearned", savings - full,
+        out.append(LineItem(e, t.name, f"savings kept by {payer}", "kept_by_payer", savings - full,
                             f"savings {money(savings)} - {money(full)} the entity's share at full quality = {money(savings - full)}"
                             + (" (includes savings above the cap)" if capped else ""),
                             f"{pct(1 - Fraction(full, savings))} of savings", threshold_test=test, savings_cents=savings))
@@ -479,9 +479,10 @@ class SharedSavings(ComponentBase):
         capped = limit is not None and uncapped > limit[0]
         owed = round_cents(min(uncapped, limit[0]) if limit is not None else uncapped)
         if limit is not None and capped:
-            amount = f"{money(-savings)} x {exact(lr)} is above the loss limit {limit[1]}: owes {money(owed)}"
+            amount = f"{money(-savings)} x {exact(lr)} is above the loss limit, {limit[1]}: owes {money(owed)}"
         elif limit is not None:
-            amount = f"{money(-savings)} x {exact(lr)} = owes {money(owed)} (loss limit {limit[1]} = {money(round_cents(limit[0]))} not binding)"
+            amount = (f"loss limit {limit[1]} = {money(round_cents(limit[0]))}, not binding; "
+                      f"{money(-savings)} x {exact(lr)} = owes {money(owed)}")
         else:
             amount = f"{money(-savings)} x {exact(lr)} = owes {money(owed)}"
         brief = f"loss {pct(-r)} >= MLR {pct(mlr)}; " + (f"limited to {money(owed)}" if capped else f"{money(-savings)} x {exact(lr)}")
