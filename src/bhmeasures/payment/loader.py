@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from bhmeasures.bundled import programs_dir
 from bhmeasures.errors import Issue, SpecError
-from bhmeasures.payment.components.shared_savings import Election, MsrTable
-from bhmeasures.payment.params import TAGS, Flag, Param
+from bhmeasures.payment.params import TAGS
 from bhmeasures.payment.program import Program
 from bhmeasures.yamlio import (
     HasLines,
@@ -136,10 +134,7 @@ def _walk_params(obj: Any, loc: YamlPath = ()) -> list[tuple[YamlPath, Any]]:
     """Every parameter-like object (Param, Flag, MsrTable, Election and the like) with its YAML path."""
     found: list[tuple[YamlPath, Any]] = []
     if isinstance(obj, BaseModel) and "provenance" in type(obj).model_fields:  # a value, table or election with provenance
-        found.append((loc, obj))
-        if isinstance(obj, MsrTable):
-            found.extend(_walk_params(obj.interpolation, (*loc, "interpolation")))
-        return found
+        found.append((loc, obj))  # and below, any part with its own provenance (a table's interpolation flag)
     if isinstance(obj, BaseModel):
         for name in type(obj).model_fields:
             found.extend(_walk_params(getattr(obj, name), (*loc, name)))
@@ -152,13 +147,6 @@ def _walk_params(obj: Any, loc: YamlPath = ()) -> list[tuple[YamlPath, Any]]:
     return found
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, Fraction):
-        return str(value.numerator) if value.denominator == 1 else (
-            f"{float(value):g}" if (value * 10**6).denominator == 1 else f"{value.numerator}/{value.denominator}")
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
 def parameters(program: Program, lines: dict[YamlPath, int] | None = None) -> list[ParamRow]:
     """Every parameter with its dotted path as `--set` takes it, its value and provenance (in file order given lines)."""
     rows = []
@@ -168,22 +156,10 @@ def parameters(program: Program, lines: dict[YamlPath, int] | None = None) -> li
         found.sort(key=lambda x: (line_for(lines, x[0][:2]) or 0, line_for(lines, x[0]) or 0))
     for loc, p in found:
         path = ".".join(str(x) for x in (loc[1:] if loc and loc[0] == "components" else loc))
-        if isinstance(p, (Param, Flag)):
-            value = _show(p.value)
-        elif isinstance(p, MsrTable):
-            value = "; ".join(f"{b.min:,}-{'' if b.max is None else f'{b.max:,}'}: {_pct(b.start)}" +
-                              ("" if b.start == b.end else f"->{_pct(b.end)}") for b in p.bands)
-        elif isinstance(p, Election):
-            value = "elect one of " + ", ".join(_pct(a) for a in p.allowed) + (" or size_based" if p.size_based_table else "")
-        else:
-            value = ", ".join(getattr(p, "components", []) or []) or "-"
+        value = p.shown() if hasattr(p, "shown") else "-"
         src = getattr(p, "source", None)
         rows.append(ParamRow(path, value, p.provenance, TAGS[p.provenance], src, program.sources.get(src) if src else None))
     return rows
-
-
-def _pct(x: Fraction) -> str:
-    return f"{float(x) * 100:g}%"
 
 
 # ---------------------------------------------------------------- loading

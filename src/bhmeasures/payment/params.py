@@ -39,6 +39,17 @@ def exactly_one(model: BaseModel, keys: tuple[str, ...], what: str) -> None:
         raise ValueError(f"{what} needs exactly one of: {', '.join(keys)} (got {len(given)})")
 
 
+def shown(value: Fraction | bool | str) -> str:
+    """A parameter's value as `bhm programs` lists it and `--set` takes it: 0.4, 1/6, true."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return str(value.numerator)
+        return f"{float(value):g}" if (value * 10**6).denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return str(value)
+
+
 class Param(Model):
     """A number with its provenance; `source` names an entry of the program's `sources`."""
 
@@ -49,6 +60,9 @@ class Param(Model):
     @property
     def tag(self) -> str:
         return TAGS[self.provenance]
+
+    def shown(self) -> str:
+        return shown(self.value)
 
 
 class Share(Param):
@@ -79,3 +93,6 @@ class Flag(Model):
     @property
     def tag(self) -> str:
         return TAGS[self.provenance]
+
+    def shown(self) -> str:
+        return shown(self.value)

@@ -62,6 +62,10 @@ class MsrTable(Model):
     interpolation: Flag
     bands: list[MsrBand] = Field(min_length=1)
 
+    def shown(self) -> str:
+        return "; ".join(f"{b.min:,}-{'' if b.max is None else f'{b.max:,}'}: {_pct(b.start)}"
+                         + ("" if b.start == b.end else f"->{_pct(b.end)}") for b in self.bands)
+
 
 class Election(Model):
     """The entity elects its corridor (inputs `msr_election`): one of `allowed`, or size_based from a table."""
@@ -70,6 +74,9 @@ class Election(Model):
     size_based_table: str | None = None
     provenance: Provenance
     source: str | None = None
+
+    def shown(self) -> str:
+        return "elect one of " + ", ".join(_pct(a) for a in self.allowed) + (" or size_based" if self.size_based_table else "")
 
 
 class Msr(Model):
@@ -180,6 +187,9 @@ class CountInActual(Model):
     components: list[str] = Field(min_length=1)
     provenance: Provenance
     source: str | None = None
+
+    def shown(self) -> str:
+        return ", ".join(self.components)
 
 
 class SharedSavings(ComponentBase):
@@ -501,6 +511,10 @@ class _Terms:
     savings: int
     head: str
     common: dict[str, Any]
+
+
+def _pct(x: Fraction) -> str:
+    return f"{float(x) * 100:g}%"
 
 
 def _n(x: Fraction) -> str:
