@@ -50,10 +50,10 @@ def shown(value: Fraction | bool | str) -> str:
     return str(value)
 
 
-class Param(Model):
-    """A number with its provenance; `source` names an entry of the program's `sources`."""
+class _Sourced(Model):
+    """A value with its provenance; `source` names an entry of the program's `sources`."""
 
-    value: Number
+    value: Any
     provenance: Provenance
     source: str | None = None
 
@@ -63,6 +63,12 @@ class Param(Model):
 
     def shown(self) -> str:
         return shown(self.value)
+
+
+class Param(_Sourced):
+    """A number with its provenance."""
+
+    value: Number
 
 
 class Share(Param):
@@ -85,14 +91,7 @@ class Amount(Param):
         return self
 
 
-class Flag(Model):
+class Flag(_Sourced):
+    """A yes or no with its provenance."""
+
     value: bool
-    provenance: Provenance
-    source: str | None = None
-
-    @property
-    def tag(self) -> str:
-        return TAGS[self.provenance]
-
-    def shown(self) -> str:
-        return shown(self.value)
