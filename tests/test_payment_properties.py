@@ -210,3 +210,31 @@ def test_caps_and_the_corridor_hold(pt: tuple[str, str], entity: dict[str, Any],
     if 0 < r_ < msr or (mlr is not None and -mlr < r_ < 0):
         assert r.total("X").owed_cents == 0
         assert sum(i.amount_cents for i in r.items("X", comp) if i.account == "earned") == 0
+
+
+@SETTINGS
+@given(unit, st.fractions(min_value=0, max_value=Fraction(1, 10), max_denominator=1000), st.booleans(),
+       st.sampled_from(["basic_a", "basic_c", "enhanced"]), st.booleans())
+def test_mssp_rates_follow_the_regulation(quality: Fraction, equity: Fraction, alternative: bool, track: str, saves: bool) -> None:
+    """42 CFR 425.512: QS = min(score + health equity points, 1). Savings (425.605(d), 425.610(d)): the maximum rate if
+    QS >= 0.767, the maximum x QS with the alternative standard, else 0. ENHANCED losses (425.610(f)(4)):
+    min(max(1 - 0.75 x QS, 0.40), 0.75) with a standard met, else 0.75; BASIC losses 30%."""
+    entity = {"members": 20000, "tcoc_benchmark": 240_000_000, "tcoc_actual": 232_800_000 if saves else 250_000_000,
+              "quality_score": str(quality), "health_equity_adjustment": str(equity), "track": track,
+              "alternative_quality_standard_met": alternative, "msr_election": 0.02, "participant_revenue": 60_000_000}
+    r = pay(program("mssp"), {"ACO": entity})
+    _check_sums(r)
+    qs = min(quality + equity, Fraction(1))
+    met = qs >= Fraction(767, 1000)
+    maximum = {"basic_a": Fraction(40, 100), "basic_c": Fraction(50, 100), "enhanced": Fraction(75, 100)}[track]
+    item = next(i for i in r.items("ACO", track) if i.savings_cents is not None and i.account in ("earned", "owed", "memo"))
+    if not saves and track == "basic_a":  # one-sided
+        assert item.amount_cents == 0 and r.total("ACO").owed_cents == 0
+    elif saves:
+        assert item.share_rate == (maximum if met else maximum * qs if alternative else 0)
+        assert item.amount_cents == round(item.share_rate * 720_000_000)  # S = $7.2M in cents, under both caps
+    elif track == "enhanced":
+        assert item.share_rate == (min(max(1 - Fraction(3, 4) * qs, Fraction(2, 5)), Fraction(3, 4)) if met or alternative
+                                   else Fraction(3, 4))
+    else:
+        assert item.share_rate == Fraction(3, 10)
