@@ -173,3 +173,15 @@ def test_a_quality_score_built_from_no_measure_is_a_warning(tmp_path: Path) -> N
     assert r.exit_code == 0, r.output
     warnings = json.loads((out / "payment.json").read_text())["warnings"]
     assert any(w.startswith(f"{inputs}:3: entity E1: the quality score 0 is built from no available measure") for w in warnings), warnings
+
+
+def test_a_bad_per_program_value_is_reported_once(tmp_path: Path) -> None:
+    """An MSSP quality score of 76.7 (points, not a fraction) is one error, not also a 'missing quality_score'."""
+    inputs = write_yaml(tmp_path / "inputs.yaml", {"performance_year": 2025, "entities": {"ACO": {
+        "members": 20000, "tcoc_benchmark": 240_000_000, "tcoc_actual": 232_800_000,
+        "programs": {"mssp": {"track": "basic_a", "quality_score": 76.7}}}}})
+    r, out = _pay(tmp_path, _results(tmp_path / "results", *GOOD_ROWS), inputs, "mssp")
+    (error,) = _errors(r)
+    assert error.startswith(f"{inputs}:{_line_of(inputs, 'quality_score')}: entities.ACO.programs.mssp.quality_score: "
+                            "76.7 is outside [0, 1]; scores are fractions (76.7 points = 0.767)")
+    assert not out.exists()

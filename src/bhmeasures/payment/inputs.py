@@ -187,6 +187,8 @@ class ProgramInputs:
         """Whether a check about `loc` under the entity would only repeat a schema error already reported."""
         loc = tuple(str(x) for x in loc)
         for scope, *path in self.left_out:
+            if path[:1] == ["programs"]:
+                path = path[2:]  # a per-program value stands for the field itself
             if scope in (entity, "defaults") and (loc[: len(path)] == tuple(path) or tuple(path[: len(loc)]) == loc):
                 return True
         return False
