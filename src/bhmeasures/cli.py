@@ -197,7 +197,7 @@ def pay(program, results, inputs, data, year, sets, out, fmt, as_json, quiet, de
 
 def _render_payment(console: Console, run) -> None:  # noqa: ANN001 - a payment.PaymentRun
     from bhmeasures.payment.money import money, pct
-    from bhmeasures.payment.result import ACCOUNT_LABEL
+    from bhmeasures.payment.result import ACCOUNT_LABEL, TOTAL_COLUMNS
 
     r, p = run.result, run.program.program
     for note in run.notes:
@@ -214,8 +214,7 @@ def _render_payment(console: Console, run) -> None:  # noqa: ANN001 - a payment.
         items.add_row(i.entity_id, i.component, i.item, rate, ACCOUNT_LABEL[i.account], amount, i.brief, style=style)
     console.print(items)
     totals = Table(title="totals by account (sums of the line items)", title_justify="left")
-    columns = (("earned", "paid"), ("owed", "owed"), ("net", "net"), ("forfeited", "forfeited"), ("kept_by_payer", "kept by payer"),
-               ("moved", "moved"), ("pass_through", "passed through"))
+    columns = [(k, ACCOUNT_LABEL.get(k, k)) for k in TOTAL_COLUMNS]
     for col in ("entity", "track", *(label for _, label in columns)):
         totals.add_column(col, justify="left" if col in ("entity", "track") else "right")
     for t in r.totals:
