@@ -58,7 +58,7 @@ def test_pay_writes_line_items_totals_what_if_and_json(results: Path, inputs: Pa
     assert items.schema["amount"] == pl.Decimal(38, 2)
     sums = items.group_by("entity_id", "account").agg(pl.col("amount").sum())
     for t in totals.iter_rows(named=True):
-        for account in ("earned", "owed", "unearned", "pass_through"):
+        for account in ("earned", "owed", "forfeited", "kept_by_payer", "moved", "pass_through"):
             got = sums.filter((pl.col("entity_id") == t["entity_id"]) & (pl.col("account") == account))["amount"].sum()
             assert Decimal(got or 0) == t[account], (t["entity_id"], account)
         assert t["net"] == t["earned"] + t["owed"]
@@ -76,7 +76,10 @@ def test_pay_writes_line_items_totals_what_if_and_json(results: Path, inputs: Pa
     assert next(w for w in e1_doc["what_if"] if w["measure_id"] == "FUH-7")["note"] == "top tier reached"
     e2_doc = next(e for e in doc["entities"] if e["entity_id"] == "E2")
     fuh = next(w for w in e2_doc["what_if"] if w["measure_id"] == "FUH-7")
-    assert (fuh["events_needed"], fuh["next_tier"], fuh["new_rate"]) == (3, "tier1", 0.5)  # 2/10 -> 5/10 >= 40.5%
+    # 2/10 needs 3 more events to pass tier1 (>= 40.5%); 5/10 = 50% also passes tier2 (>= 41%): the row and its note
+    # name the tier reached, not the one aimed at
+    assert (fuh["events_needed"], fuh["next_tier"], fuh["new_rate"], fuh["next_target"]) == (3, "tier2", 0.5, 0.41)
+    assert fuh["note"].startswith("3 more numerator event(s) (50.00%) reaches tier2 (>= 41.00%)")
     what_if = pl.read_parquet(out / "what_if.parquet")
     assert {"events_needed", "worth", "next_target"} <= set(what_if.columns)
 
@@ -180,6 +183,53 @@ def test_programs_lists_parameters_with_provenance() -> None:
     rows = {p["path"]: p for p in doc["parameters"]}
     assert rows["basic_a.sharing_rate"]["value"] == "0.4" and rows["basic_a.sharing_rate"]["provenance"] == "verified"
     assert rows["enhanced.sharing_rate"]["provenance"] == "override"
-    assert rows["basic_e.loss_cap.pct_revenue"]["provenance"] == "recalled"
+    assert rows["basic_e.loss_cap.pct_revenue"]["provenance"] == "verified-secondary"
+    assert rows["basic_a.low_revenue.cap_factor"]["provenance"] == "recalled"
     r = CliRunner().invoke(main, ["programs", "nope"])
     assert r.exit_code == ExitCode.SPEC_INVALID and "unknown program 'nope'" in r.output
+
+
+def test_each_program_writes_to_its_own_default_folder(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(demo)
+    for program in ("colorado_acc", "mssp"):
+        r = CliRunner().invoke(main, ["pay", "--program", program, "--quiet"])
+        assert r.exit_code == 0, r.output
+    for program in ("colorado_acc", "mssp"):
+        doc = json.loads((demo / "bhm_payments" / program / "payment.json").read_text())
+        assert doc["program"]["id"] == program
+
+
+def test_json_prints_the_payment_json_that_was_written(results: Path, inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pay"
+    r = CliRunner().invoke(main, ["pay", "--program", "colorado_acc", "--results", str(results), "--inputs", str(inputs),
+                                  "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout == (out / "payment.json").read_text()
+
+
+def test_the_terminal_names_each_line_item_s_account(results: Path, inputs: Path, tmp_path: Path) -> None:
+    """Without colour the account column still says where each amount goes."""
+    r = CliRunner().invoke(main, ["pay", "--program", "colorado_acc", "--results", str(results), "--inputs", str(inputs),
+                                  "--out", str(tmp_path / "pay")], env={"COLUMNS": "250", "NO_COLOR": "1"})
+    assert r.exit_code == 0, r.output
+    rows = [line for line in r.stdout.splitlines() if line.startswith("│ E1 ")]
+    by_item = {cells[2]: cells[4] for cells in ([c.strip() for c in row.split("│")[1:]] for row in rows) if len(cells) > 5}
+    assert by_item["FUH-7"] == "paid" and by_item["unearned: moved to the Performance Pool"] == "moved"
+    assert by_item["unearned: not paid (kept by HCPF)"] == "forfeited"
+    assert by_item["pass-through to health-neighborhood providers"] == "passed through"
+    assert "kept by payer" in r.stdout and "passed through" in r.stdout  # the totals' columns
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_every_explanation_ends_on_the_amount_it_pays(demo: Path, program: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each line item's explanation ends its arithmetic on its own amount, never on a product it does not pay."""
+    import re
+
+    monkeypatch.chdir(demo)
+    r = CliRunner().invoke(main, ["pay", "--program", program, "--quiet", "--out", f"explain_{program}"])
+    assert r.exit_code == 0, r.output
+    items = pl.read_parquet(demo / f"explain_{program}" / "line_items.parquet")
+    for i in items.filter(pl.col("account") != "memo").iter_rows(named=True):
+        figures = re.findall(r"\$([\d,]+\.\d\d)", i["explanation"])
+        assert figures, i
+        assert Decimal(figures[-1].replace(",", "")) == abs(i["amount"]), (i["item"], i["explanation"])

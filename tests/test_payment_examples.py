@@ -8,10 +8,11 @@ import pytest
 from payment_helpers import amount, cents, pay, program
 
 from bhmeasures.payment import Rate
-from bhmeasures.payment.rules.tcoc import msr_from_table
+from bhmeasures.payment.components.shared_savings import msr_from_table
 
-# MSSP examples share one ACO: 20,000 assigned beneficiaries, benchmark $12,000 x 20,000 = $240.0M.
-ACO = {"members": 20000, "tcoc_benchmark": 240_000_000, "quality_score": 0.55}  # 55th MIPS percentile: standard met
+# MSSP examples share one ACO: 20,000 assigned beneficiaries, benchmark $12,000 x 20,000 = $240.0M, and a quality
+# score of 0.85 (85 MIPS Quality points), above the PY2025 standard of 0.767: "quality standard met".
+ACO = {"members": 20000, "tcoc_benchmark": 240_000_000, "quality_score": 0.85}
 
 
 def test_mssp_example_1_basic_level_a_savings() -> None:
@@ -38,7 +39,8 @@ def test_mssp_example_2_enhanced_savings() -> None:
 
 
 def test_mssp_example_3_enhanced_loss_with_and_without_quality() -> None:
-    """payments.md 2.3 example 3: loss $10M (4.17%) > MLR 2%: LR 0.40 -> $4.0M; quality failed: LR 0.75 -> $7.5M; cap $36M."""
+    """payments.md 2.3 example 3: loss $10M (4.17%) > MLR 2%. Quality met (0.85): LR = 1 - 0.75 x 0.85 = 0.3625, floor
+    0.40 -> $4.0M; quality failed (0.20, no alternative standard): LR 0.75 -> $7.5M; cap 0.15 x 240M = $36M."""
     def owed(quality: float) -> int:
         entity = {**ACO, "quality_score": quality, "tcoc_actual": 250_000_000,
                   "programs": {"mssp": {"track": "enhanced", "msr_election": 0.02}}}
@@ -47,7 +49,7 @@ def test_mssp_example_3_enhanced_loss_with_and_without_quality() -> None:
         assert item.cap_cents == cents("36,000,000.00")
         return -item.amount_cents
 
-    assert owed(0.55) == cents("4,000,000.00")
+    assert owed(0.85) == cents("4,000,000.00")
     assert owed(0.20) == cents("7,500,000.00")
 
 
@@ -67,7 +69,8 @@ def test_mssp_example_5_pre_2021_quality_multiplier() -> None:
     """payments.md 2.3 example 5: domain scores average to 0.875; 0.50 x 0.875 = 43.75% of $7.2M = $3.15M."""
     qs = sum(Fraction(x) for x in ("0.90", "0.80", "0.85", "0.95")) / 4
     assert qs == Fraction("0.875")
-    old_track_1 = program("mssp", "basic_a.sharing_rate=0.50", "basic_a.quality.standard=null", "basic_a.quality.form=multiplier")
+    old_track_1 = program("mssp", "basic_a.sharing_rate=0.50", "basic_a.quality.standard=null", "basic_a.quality.alternative=null",
+                          "basic_a.quality.form=multiplier")
     r = pay(old_track_1, {"ACO": {**ACO, "quality_score": str(qs), "tcoc_actual": 232_800_000}})
     item = r.items("ACO", "basic_a")[0]
     assert item.share_rate == Fraction("0.4375")
@@ -76,7 +79,11 @@ def test_mssp_example_5_pre_2021_quality_multiplier() -> None:
 
 def test_colorado_example_kpi_and_bhi_pools() -> None:
     """payments.md 3.3: KPI pool $4.80M ($0.80M per KPI) earns $2.40M, $2.40M to the Performance Pool;
-    BHI pool $4.5M ($0.9M per measure) earns $2.70M = 3.0% of capitation."""
+    BHI pool $4.5M ($0.9M per measure) earns $2.70M = 3.0% of capitation.
+
+    The example gives no Performance Pool rates, so its $2.40M earns nothing here. The 105% ceiling of 42 CFR
+    438.6(b)(2) counts every incentive: KPI $2.40M + Performance Pool $0 + BHI $2.70M = $5.10M against 5% x $90M =
+    $4.50M, so $0.60M is taken back and the RAE is paid $4.50M."""
     entity = {
         "member_months": 1_200_000, "bh_capitation": 90_000_000,
         "baselines": {"CO-BH-ENG": 0.14, "CO-ED-PKPY": 700, "FUH-7": 0.30, "FUA-7": 0.20, "CO-SUD-ENG": 0.10,
@@ -90,7 +97,8 @@ def test_colorado_example_kpi_and_bhi_pools() -> None:
                   "CO-RA-PMPM": 320, "CO-SUD-ENG": 0.13, "CO-DEP-FU": 0.53, "CO-FOSTER-BH": 0.63},
     }
     # FUH-7 and FUA-7 come from bhm compute results, with counts
-    results = {"RAE": {"FUH-7": Rate(Fraction(31, 100), 31, 100), "FUA-7": Rate(Fraction(19, 100), 19, 100)}}
+    results = {"RAE": {"FUH-7": Rate(Fraction(31, 100), Fraction(31), Fraction(100)),
+                       "FUA-7": Rate(Fraction(19, 100), Fraction(19), Fraction(100))}}
     r = pay(program("colorado_acc"), {"RAE": entity}, results)
 
     kpi = {i.item: i for i in r.items("RAE", "kpi")}
@@ -102,7 +110,9 @@ def test_colorado_example_kpi_and_bhi_pools() -> None:
         assert kpi[measure].amount_cents == cents(dollars), measure
         assert kpi[measure].allotment_cents == cents("800,000.00") and kpi[measure].pool_cents == cents("4,800,000.00")
     assert sum(i.amount_cents for i in r.items("RAE", "kpi") if i.account == "earned") == cents("2,400,000.00")
-    assert amount(r, "RAE", "unearned: to the Performance Pool", "kpi") == cents("2,400,000.00")
+    moved = next(i for i in r.items("RAE", "kpi") if i.account == "moved")
+    assert (moved.item, moved.amount_cents) == ("unearned: moved to the Performance Pool", cents("2,400,000.00"))
+    assert {i.pool_cents for i in r.items("RAE", "performance_pool")} == {cents("2,400,000.00")}
 
     bhi = {i.item: i for i in r.items("RAE", "bhi")}
     expected = {"CO-SUD-ENG": "900,000.00", "FUH-7": "450,000.00", "FUA-7": "0.00", "CO-DEP-FU": "900,000.00",
@@ -112,7 +122,9 @@ def test_colorado_example_kpi_and_bhi_pools() -> None:
     earned_bhi = sum(i.amount_cents for i in r.items("RAE", "bhi") if i.account == "earned")
     assert earned_bhi == cents("2,700,000.00")
     assert Fraction(earned_bhi, cents("90,000,000.00")) == Fraction(3, 100)
-    assert "3.00% of capitation <= 5.00%" in bhi["capitation ceiling"].brief and bhi["capitation ceiling"].cap_applied is False
+    assert amount(r, "RAE", "capitation ceiling") == -cents("600,000.00")
+    assert amount(r, "RAE", "above the capitation ceiling") == cents("600,000.00")
+    assert r.total("RAE").earned_cents == cents("4,500,000.00")
 
 
 def test_minnesota_example_track_2_savings_losses_and_pbp() -> None:
@@ -157,7 +169,7 @@ def test_rhode_island_example_savings_scaled_by_quality(track: str, paid: str, k
     assert amount(r, "AE", "shared savings", component) == cents(paid)
     if kept:
         assert amount(r, "AE", "savings forfeited on quality", component) == cents("324,000.00")
-        assert r.total("AE").unearned_cents == cents(kept)
+        assert r.total("AE").forfeited_cents + r.total("AE").kept_by_payer_cents == cents(kept)  # 324,000 + 864,000
 
 
 def test_rhode_island_example_loss_and_incentive_pool() -> None:
@@ -191,10 +203,25 @@ def test_what_if_on_the_rhode_island_example() -> None:
     assert w["DEV-TOTAL"].events_needed is None and w["DEV-TOTAL"].new_rate == Fraction(70, 100)  # no counts: the target rate
 
 
-def test_what_if_counts_fewer_events_for_lower_is_better_measures() -> None:
-    from bhmeasures.payment.whatif import _reach
+def test_what_if_counts_whole_events_in_the_measure_s_unit() -> None:
+    from bhmeasures.payment.scorecard import MeasureRef
+    from bhmeasures.payment.whatif import reach
 
-    assert _reach(Rate(Fraction(30, 100), 30, 100), Fraction(1, 4), lower=True) == (Fraction(25, 100), -5, None)
-    assert _reach(Rate(Fraction(3, 10), 3, 10), Fraction(41, 100), lower=False) == (Fraction(5, 10), 2, None)
-    new, events, why = _reach(Rate(Fraction(9, 10), 9, 10), Fraction(101, 100), lower=False)
+    def ref(unit: str, direction: str = "higher") -> MeasureRef:
+        return MeasureRef.model_validate({"title": "t", "weight": {"value": 1, "provenance": "illustrative"},
+                                          "unit": unit, "direction": direction})
+
+    # 30/100 down to <= 25%: 5 fewer events; 3/10 up to >= 41%: 5/10, 2 more
+    assert reach(Rate(Fraction(30, 100), Fraction(30), Fraction(100)), Fraction(1, 4), ref("proportion", "lower")) == (
+        Fraction(25, 100), -5, None)
+    assert reach(Rate(Fraction(3, 10), Fraction(3), Fraction(10)), Fraction(41, 100), ref("proportion")) == (Fraction(5, 10), 2, None)
+    new, events, why = reach(Rate(Fraction(9, 10), Fraction(9), Fraction(10)), Fraction(101, 100), ref("proportion"))
     assert new is None and events is None and "out of reach" in why
+    # ED visits per 1,000 member-years: 655 visits over 1,000 member-years = 655.0; <= 640 needs 640 visits, 15 fewer
+    assert reach(Rate(Fraction(655), Fraction(655), Fraction(1000)), Fraction(640), ref("per_1000", "lower")) == (
+        Fraction(640), -15, None)
+    # a PMPM of $262.40 = $3,148,800 over 12,000 member months; <= $250.00 needs $3,000,000: $148,800 less
+    assert reach(Rate(Fraction("262.40"), Fraction(3_148_800), Fraction(12_000)), Fraction(250), ref("dollars", "lower")) == (
+        Fraction(250), -148_800, None)
+    # $1 short of a cent-exact target still needs a whole dollar: (3,000,000.50 - 3,000,000) rounds to -1
+    assert reach(Rate(None, Fraction("3000000.50"), Fraction(12_000)), Fraction(250), ref("dollars", "lower"))[1] == -1

@@ -21,7 +21,10 @@ dollars = st.integers(min_value=0, max_value=10**9).map(lambda c: Fraction(c, 10
 
 CO_MEASURES = {"CO-BH-ENG": "proportion", "CO-DENTAL": "proportion", "CO-WELL-VISITS": "proportion", "CO-PRENATAL": "proportion",
                "CO-ED-PKPY": "per_1000", "CO-RA-PMPM": "dollars", "CO-SUD-ENG": "proportion", "FUH-7": "proportion",
-               "FUA-7": "proportion", "CO-DEP-FU": "proportion", "CO-FOSTER-BH": "proportion"}
+               "FUA-7": "proportion", "CO-DEP-FU": "proportion", "CO-FOSTER-BH": "proportion", "CO-ECC": "proportion",
+               "CO-PREMATURE-BIRTH": "proportion", "CO-BH-ENG-PRISON": "proportion"}
+CO_POOLS = {"kpi": list(CO_MEASURES)[:6], "bhi": list(CO_MEASURES)[6:11], "performance_pool": list(CO_MEASURES)[11:]}
+LOWER = ("CO-ED-PKPY", "CO-RA-PMPM", "CO-PREMATURE-BIRTH")
 
 
 def _value(unit_: str) -> st.SearchStrategy[Fraction]:
@@ -32,15 +35,15 @@ def _value(unit_: str) -> st.SearchStrategy[Fraction]:
 def co_program(draw: st.DrawFn) -> Any:
     """Colorado with random tier fractions, credits, weights, PMPM and capitation share."""
     c1, c2 = sorted(draw(st.lists(unit, min_size=2, max_size=2, unique=True)))
-    sets = [f"{pool}.tiers.{t}.{k}={v}" for pool in ("kpi", "bhi")
-            for t, k, v in (("tier1", "credit", c1), ("tier2", "credit", c2),
-                            ("tier1", "gap_closure", draw(unit)), ("tier2", "gap_closure", draw(unit)))]
+    sets = [f"tier_sets.gap_closure.{t}.{k}={v}" for t, k, v in (("tier1", "credit", c1), ("tier2", "credit", c2),
+            ("tier1", "gap_closure", draw(unit)), ("tier2", "gap_closure", draw(unit)))]
     sets += [f"kpi.pmpm_max={draw(st.fractions(0, 10, max_denominator=100))}",
              f"bhi.capitation_pct_max={draw(st.fractions(0, Fraction(1, 20), max_denominator=1000))}",
              f"pass_through.pct={draw(unit)}"]
-    sets += [f"{pool}.measures.{m}.weight={draw(st.integers(0, 5))}"
-             for pool, ms in (("kpi", list(CO_MEASURES)[:6]), ("bhi", list(CO_MEASURES)[6:])) for m in ms]
-    sets += [f"kpi.measures.CO-BH-ENG.weight={draw(st.integers(1, 5))}", f"bhi.measures.FUH-7.weight={draw(st.integers(1, 5))}"]
+    sets += [f"{pool}.measures.{m}.weight={draw(st.integers(0, 5))}" for pool, ms in CO_POOLS.items() for m in ms]
+    sets += [f"ceiling.pct_of_capitation={draw(st.fractions(0, Fraction(1, 10), max_denominator=1000))}"]
+    sets += [f"kpi.measures.CO-BH-ENG.weight={draw(st.integers(1, 5))}", f"bhi.measures.FUH-7.weight={draw(st.integers(1, 5))}",
+             f"performance_pool.measures.CO-ECC.weight={draw(st.integers(1, 5))}"]
     return program("colorado_acc", *sets)
 
 
@@ -59,13 +62,12 @@ def _check_sums(r: PaymentResult) -> None:
     for t in r.totals:
         items = r.items(t.entity_id)
         assert all(i.account in ACCOUNTS for i in items)
-        assert t.earned_cents == sum(i.amount_cents for i in items if i.account == "earned")
-        assert t.owed_cents == sum(i.amount_cents for i in items if i.account == "owed")
-        assert t.unearned_cents == sum(i.amount_cents for i in items if i.account == "unearned")
-        assert t.pass_through_cents == sum(i.amount_cents for i in items if i.account == "pass_through")
+        for account, total in t.cents().items():
+            if account != "net":
+                assert total == sum(i.amount_cents for i in items if i.account == account), account
         assert all(i.amount_cents == 0 for i in items if i.account == "memo")
         assert t.net_cents == t.earned_cents + t.owed_cents
-        assert t.owed_cents <= 0 <= t.unearned_cents
+        assert t.owed_cents <= 0 <= min(t.forfeited_cents, t.kept_by_payer_cents, t.moved_cents)
 
 
 @SETTINGS
@@ -73,20 +75,25 @@ def _check_sums(r: PaymentResult) -> None:
 def test_colorado_pools_never_pay_more_than_the_pool(prog: Any, entity: dict[str, Any]) -> None:
     r = pay(prog, {"RAE": entity})
     _check_sums(r)
-    for pool in ("kpi", "bhi"):
+    for pool in CO_POOLS:
         items = r.items("RAE", pool)
         size = items[0].pool_cents
         earned = sum(i.amount_cents for i in items if i.account == "earned")
         allotments = [i.allotment_cents for i in items if i.measure_id]
         assert 0 <= earned <= size
         assert sum(allotments) == size  # the split loses and invents no cent
-        assert earned + sum(i.amount_cents for i in items if i.account == "unearned") == size
+        assert earned + sum(i.amount_cents for i in items if i.account in ("forfeited", "moved")) == size
         for i in items:
             if i.measure_id:
                 assert 0 <= i.amount_cents <= i.allotment_cents
                 if i.rate is None:
                     assert i.amount_cents == 0 and "rate not available" in i.explanation
+    # the Performance Pool is exactly what the KPI pool did not earn, moved once
+    assert r.items("RAE", "performance_pool")[0].pool_cents == sum(i.amount_cents for i in r.items("RAE", "kpi") if i.account == "moved")
+    # every incentive together stays within the ceiling: pct x capitation, rounded once
     t = r.total("RAE")
+    ceiling = r.items("RAE", "ceiling")[0].cap_cents
+    assert t.earned_cents <= ceiling
     assert t.pass_through_cents <= t.earned_cents
     for w in r.what_if:
         assert w.worth_cents is None or w.worth_cents >= 0
@@ -100,7 +107,7 @@ def test_colorado_payment_follows_each_rate(prog: Any, entity: dict[str, Any], m
     for rate in (low, high):
         e = {**entity, "rates": {**entity["rates"], measure: str(rate)}}
         nets.append(pay(prog, {"RAE": e}).total("RAE").net_cents)
-    lower_is_better = measure in ("CO-ED-PKPY", "CO-RA-PMPM")
+    lower_is_better = measure in LOWER
     assert (nets[0] >= nets[1]) if lower_is_better else (nets[0] <= nets[1])
 
 
@@ -183,7 +190,7 @@ def test_caps_and_the_corridor_hold(pt: tuple[str, str], entity: dict[str, Any],
     elif election != "size_based" and c.msr.elected is not None:
         msr = Fraction(str(election))
     else:
-        from bhmeasures.payment.rules.tcoc import msr_from_table
+        from bhmeasures.payment.components.shared_savings import msr_from_table
 
         msr = msr_from_table(program(program_id).program.msr_tables["one_sided"], members)
     mlr = None if c.mlr is None else (c.mlr.fixed.value if c.mlr.fixed is not None else msr)
@@ -203,3 +210,31 @@ def test_caps_and_the_corridor_hold(pt: tuple[str, str], entity: dict[str, Any],
     if 0 < r_ < msr or (mlr is not None and -mlr < r_ < 0):
         assert r.total("X").owed_cents == 0
         assert sum(i.amount_cents for i in r.items("X", comp) if i.account == "earned") == 0
+
+
+@SETTINGS
+@given(unit, st.fractions(min_value=0, max_value=Fraction(1, 10), max_denominator=1000), st.booleans(),
+       st.sampled_from(["basic_a", "basic_c", "enhanced"]), st.booleans())
+def test_mssp_rates_follow_the_regulation(quality: Fraction, equity: Fraction, alternative: bool, track: str, saves: bool) -> None:
+    """42 CFR 425.512: QS = min(score + health equity points, 1). Savings (425.605(d), 425.610(d)): the maximum rate if
+    QS >= 0.767, the maximum x QS with the alternative standard, else 0. ENHANCED losses (425.610(f)(4)):
+    min(max(1 - 0.75 x QS, 0.40), 0.75) with a standard met, else 0.75; BASIC losses 30%."""
+    entity = {"members": 20000, "tcoc_benchmark": 240_000_000, "tcoc_actual": 232_800_000 if saves else 250_000_000,
+              "quality_score": str(quality), "health_equity_adjustment": str(equity), "track": track,
+              "alternative_quality_standard_met": alternative, "msr_election": 0.02, "participant_revenue": 60_000_000}
+    r = pay(program("mssp"), {"ACO": entity})
+    _check_sums(r)
+    qs = min(quality + equity, Fraction(1))
+    met = qs >= Fraction(767, 1000)
+    maximum = {"basic_a": Fraction(40, 100), "basic_c": Fraction(50, 100), "enhanced": Fraction(75, 100)}[track]
+    item = next(i for i in r.items("ACO", track) if i.savings_cents is not None and i.account in ("earned", "owed", "memo"))
+    if not saves and track == "basic_a":  # one-sided
+        assert item.amount_cents == 0 and r.total("ACO").owed_cents == 0
+    elif saves:
+        assert item.share_rate == (maximum if met else maximum * qs if alternative else 0)
+        assert item.amount_cents == round(item.share_rate * 720_000_000)  # S = $7.2M in cents, under both caps
+    elif track == "enhanced":
+        assert item.share_rate == (min(max(1 - Fraction(3, 4) * qs, Fraction(2, 5)), Fraction(3, 4)) if met or alternative
+                                   else Fraction(3, 4))
+    else:
+        assert item.share_rate == Fraction(3, 10)

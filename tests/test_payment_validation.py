@@ -13,8 +13,15 @@ from payment_helpers import pay, program, write_yaml
 
 from bhmeasures.errors import ExitCode, InputError, SpecError
 from bhmeasures.payment import (
-    InputsError, find_program, load_program_inputs, load_programs, member_months, parameters, read_results,
-    total_cost_of_care, validate_program,
+    InputsError,
+    find_program,
+    load_program_inputs,
+    load_programs,
+    member_months,
+    parameters,
+    read_results,
+    total_cost_of_care,
+    validate_program,
 )
 from bhmeasures.payment.loader import programs_dir
 
@@ -68,7 +75,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_semantic_checks_name_the_line(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "    of: [kpi, bhi]", "    of: [kpi, bhj]")
+    path = _broken(tmp_path, "    of: [kpi, performance_pool, bhi, ceiling]", "    of: [kpi, performance_pool, bhj, ceiling]")
     path.write_text(path.read_text().replace("pmpm_max: {value: 4.00, provenance: verified-secondary, source: nashp}",
                                              "pmpm_max: {value: 4.00, provenance: verified-secondary, source: nasph}", 1))
     text = path.read_text().splitlines()
@@ -78,7 +85,7 @@ def test_semantic_checks_name_the_line(tmp_path: Path) -> None:
     _, issues = validate_program(path)
     by_message = {i.message: i for i in issues}
     unknown = next(i for m, i in by_message.items() if "unknown component 'bhj'" in m)
-    assert unknown.line == _line_of(path, "of: [kpi, bhj]") and "did you mean 'bhi'?" in unknown.hint
+    assert unknown.line == _line_of(path, "of: [kpi, performance_pool, bhj, ceiling]") and "did you mean 'bhi'?" in unknown.hint
     source = next(i for m, i in by_message.items() if "source 'nasph'" in m)
     assert source.line == _line_of(path, "source: nasph") and "did you mean 'nashp'?" in source.hint
     assert any("tier credits must rise" in m for m in by_message)
@@ -132,18 +139,19 @@ def test_inputs_problems_are_all_reported(tmp_path: Path) -> None:
     text = str(e.value)
     assert "unknown key 'quality_scor'" in text and "did you mean 'quality_score'?" in text
     assert "fractions of a cent" in text
-    assert "rate 0.5 is not numerator/denominator" in text
     path = write_yaml(tmp_path / "inputs.yaml", {"performance_year": 2025, "entities": {
         "AE-1": {"member_months": 10, "tcoc_target_pmpm": 600, "tcoc_actual": 10, "track": "two_side", "incentive_pool": 0},
         "AE-2": {"member_months": 10, "tcoc_target_pmpm": 600, "tcoc_actual": 10, "incentive_pool": 0,
-                 "rates": {"FUH-30": 41.5}, "programs": {"rhode_iland_ae": {"track": "one_sided"}}}}})
+                 "rates": {"FUH-30": 41.5, "CDF": {"rate": 0.5, "numerator": 3, "denominator": 10}},
+                 "programs": {"rhode_iland_ae": {"track": "one_sided"}}}}})
     with pytest.raises(InputsError) as e:
         from bhmeasures.payment import apply_payment_rules
 
         apply_payment_rules(program("rhode_island_ae"), {}, load_program_inputs(path))
     text = str(e.value)
     assert "entity AE-1: unknown rhode_island_ae track 'two_side'. did you mean 'two_sided'?" in text
-    assert "entity AE-2: rate of FUH-30 is 41.5, outside [0, 1]" in text
+    assert "entity AE-2: FUH-30: rate 41.5 is outside [0, 1]" in text
+    assert "entity AE-2: CDF: rate 0.5 is not numerator/denominator (3/10 gives 0.3)" in text
     assert "unknown program 'rhode_iland_ae'" in text and "did you mean 'rhode_island_ae'?" in text
     assert "entity AE-2: no baseline for FUH-30" in text
 
@@ -193,3 +201,21 @@ def test_results_total_rows_serve_a_single_entity(tmp_path: Path) -> None:
     assert rates.single_entity and rates.rate("ONLY", "FUH-7").value == Fraction(1, 4)
     with pytest.raises(InputError, match="no per-entity rows"):
         read_results(tmp_path, ["A", "B"])
+
+
+def test_decimal_commas_are_errors_not_other_numbers(tmp_path: Path) -> None:
+    """'1,5' member months used to be read as 15 and '2,50' capitation as $250.00 (commas stripped anywhere)."""
+    from bhmeasures.payment.money import as_fraction
+
+    path = write_yaml(tmp_path / "inputs.yaml", {"performance_year": 2025, "entities": {
+        "RAE-1": {"member_months": "1,5", "bh_capitation": "2,50", "tcoc_actual": "1,234,567.50"}}})
+    with pytest.raises(InputsError) as e:
+        load_program_inputs(path)
+    lines = str(e.value).splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"{path}:{_line_of(path, 'member_months')}: entities.RAE-1.member_months: '1,5' is not a number")
+    assert lines[1].startswith(f"{path}:{_line_of(path, 'bh_capitation')}: entities.RAE-1.bh_capitation: '2,50' is not a number")
+    assert as_fraction("1,234,567.50") == Fraction(123456750, 100)  # well-formed thousands separators are kept
+    for bad in ("12,34", "1,2345", "1_000", "1 000"):
+        with pytest.raises(ValueError, match="is not a number"):
+            as_fraction(bad)

@@ -61,3 +61,17 @@ def test_duplicated_parameter_in_a_program_is_reported(tmp_path: Path) -> None:
     loaded, issues = validate_program(f)
     assert loaded is None
     assert any("performance_year' appears twice" in i.message for i in issues), issues
+
+
+def test_numbers_with_stray_separators_are_errors(tmp_path: Path) -> None:
+    """YAML 1.1 reads 1_5 as 15 and 1:30 as 90 (base 60); quoted text and plain numbers pass."""
+    f = tmp_path / "x.yaml"
+    f.write_text("a: 1_5\nb:\n  - 1:30\nc: '1_5'\nd: 1.5\ne: 2025\n", encoding="utf-8")
+    parsed, issues = read_yaml_file(f, "test file")
+    assert parsed is None
+    assert [(i.line, i.column) for i in issues] == [(1, 4), (3, 5)]
+    assert "a: '1_5' is read by YAML as 15" in issues[0].message
+    assert "b.0: '1:30' is read by YAML as 90" in issues[1].message
+    f.write_text("c: '1_5'\nd: 1.5\ne: 2025\n", encoding="utf-8")
+    parsed, issues = read_yaml_file(f, "test file")
+    assert issues == [] and parsed is not None and parsed.data == {"c": "1_5", "d": 1.5, "e": 2025}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def bundled(name: str) -> Path:
-    """`measure_specs` or `sample_data`: inside the installed package, else at the top of a source checkout."""
+    """`measure_specs`, `payment_programs` or `sample_data`: inside the installed package, else at the top of a checkout."""
     packaged = Path(str(resources.files("bhmeasures"))) / "_bundled" / name
     if packaged.exists():
         return packaged
@@ -24,6 +24,11 @@ def specs_dir() -> Path:
 
 def valuesets_dir() -> Path:
     return bundled("measure_specs") / "valuesets"
+
+
+def programs_dir() -> Path:
+    """Payment program files, one per program and performance year."""
+    return bundled("payment_programs")
 
 
 def sample_dir() -> Path:

@@ -165,50 +165,53 @@ def explain(measure, year, specs, as_json) -> None:  # noqa: ANN001
 @click.option("--data", type=click.Path(path_type=Path, file_okay=False), help="Data folder to derive member months and actual TCOC from, where the inputs omit them.")
 @click.option("--year", type=int, help="Performance year (default: the inputs file's).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a program parameter, e.g. kpi.pmpm_max=3.50 (KEY=null removes an optional one); repeatable.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("bhm_payments"), show_default=True, help="Folder for line_items, totals, what_if and payment.json.")
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for line_items, totals, what_if and payment.json. Default: bhm_payments/<program id>.")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print payment.json on stdout.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
 def pay(program, results, inputs, data, year, sets, out, fmt, as_json, quiet, debug) -> None:  # noqa: ANN001, PLR0913
     """Turn measure rates into ACO payments: line items for each dollar, entity totals, what-ifs."""
-    from bhmeasures.payment import run_payment, to_json
+    from bhmeasures.payment import run_payment
 
     run = _run(lambda: run_payment(program, results, inputs, out, fmt, year=year, overrides=sets, data=data), debug)
-    if as_json:
-        click.echo(json.dumps(to_json(run), default=str))
+    if as_json:  # the very document written to payment.json
+        click.echo(json.dumps(run.document, indent=2, default=str))
     elif not quiet:
         _render_payment(Console(), run)
-    for warning in run.result.warnings:
+    for warning in [] if quiet else run.result.warnings:  # recorded in payment.json either way
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 def _render_payment(console: Console, run) -> None:  # noqa: ANN001 - a payment.PaymentRun
     from bhmeasures.payment.money import money, pct
+    from bhmeasures.payment.result import ACCOUNT_LABEL, TOTAL_COLUMNS
 
     r, p = run.result, run.program.program
     for note in run.notes:
         console.print(f"[dim]using {note}[/]", highlight=False)
     items = Table(title=f"{p.title}, performance year {p.performance_year}: line items", title_justify="left")
-    for col, justify in (("entity", "left"), ("component", "left"), ("item", "left"), ("rate", "right"), ("amount", "right"),
-                         ("why (the files say more)", "left")):
+    for col, justify in (("entity", "left"), ("component", "left"), ("item", "left"), ("rate", "right"), ("account", "left"),
+                         ("amount", "right"), ("why (the files say more)", "left")):
         items.add_column(col, justify=justify, overflow="fold")
     for i in r.line_items:
         rate = "-" if i.rate is None else (pct(i.rate) if i.unit == "proportion" else f"{float(i.rate):,.2f}")
-        style = {"owed": "red", "unearned": "dim", "memo": "dim", "pass_through": "cyan"}.get(i.account, "")
+        style = {"owed": "red", "forfeited": "dim", "kept_by_payer": "dim", "moved": "dim", "memo": "dim",
+                 "pass_through": "cyan"}.get(i.account, "")
         amount = "" if i.account == "memo" else money(i.amount_cents)
-        items.add_row(i.entity_id, i.component, i.item, rate, amount, i.brief, style=style)
+        items.add_row(i.entity_id, i.component, i.item, rate, ACCOUNT_LABEL[i.account], amount, i.brief, style=style)
     console.print(items)
-    totals = Table(title="totals (sums of the line items)", title_justify="left")
-    for col in ("entity", "track", "earned", "owed", "net", "pass-through", "unearned"):
+    totals = Table(title="totals by account (sums of the line items)", title_justify="left")
+    columns = [(k, ACCOUNT_LABEL.get(k, k)) for k in TOTAL_COLUMNS]
+    for col in ("entity", "track", *(label for _, label in columns)):
         totals.add_column(col, justify="left" if col in ("entity", "track") else "right")
     for t in r.totals:
-        totals.add_row(t.entity_id, t.track or "", money(t.earned_cents), money(t.owed_cents), money(t.net_cents),
-                       money(t.pass_through_cents), money(t.unearned_cents), style="bold")
+        cents = t.cents()
+        totals.add_row(t.entity_id, t.track or "", *(money(cents[k]) for k, _ in columns), style="bold")
     console.print(totals)
     reachable = [w for w in r.what_if if w.next_tier is not None]
     if reachable:
-        whatif = Table(title="what-if: the next tier per measure (events: + more, - fewer numerator events)", title_justify="left")
+        whatif = Table(title="what-if: the next tier per measure (events: + more, - fewer in the numerator)", title_justify="left")
         for col, justify in (("entity", "left"), ("measure", "left"), ("events", "right"), ("worth", "right"), ("", "left")):
             whatif.add_column(col, justify=justify, overflow="fold")
         for w in reachable:

@@ -59,10 +59,15 @@ class YamlFile:
     text: str
 
 
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
 def _index(node: yaml.Node, path: YamlPath, lines: dict[YamlPath, int], columns: dict[YamlPath, int],
-           duplicates: list[tuple[YamlPath, int, int]]) -> None:
+           duplicates: list[tuple[YamlPath, int, int]], numbers: list[tuple[YamlPath, yaml.Node]]) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     columns.setdefault(path, node.start_mark.column + 1)
+    if isinstance(node, yaml.ScalarNode) and node.tag in _NUMBER_TAGS and ("_" in node.value or ":" in node.value):
+        numbers.append((path, node))
     if isinstance(node, yaml.MappingNode):
         first_line: dict[Any, int] = {}
         for key, value in node.value:
@@ -73,10 +78,10 @@ def _index(node: yaml.Node, path: YamlPath, lines: dict[YamlPath, int], columns:
             first_line[key.value] = key.start_mark.line + 1
             lines[child] = key.start_mark.line + 1
             columns[child] = key.start_mark.column + 1
-            _index(value, child, lines, columns, duplicates)
+            _index(value, child, lines, columns, duplicates, numbers)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index(item, (*path, i), lines, columns, duplicates)
+            _index(item, (*path, i), lines, columns, duplicates, numbers)
 
 
 def read_yaml_file(path: Path, what: str) -> tuple[YamlFile | None, list[Issue]]:
@@ -94,7 +99,7 @@ def read_yaml_file(path: Path, what: str) -> tuple[YamlFile | None, list[Issue]]
         return None, [Issue(name, None, f"the {what} is not UTF-8 text.", "Save it as UTF-8.")]
     try:
         node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader (C-accelerated when available)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e)
@@ -103,12 +108,20 @@ def read_yaml_file(path: Path, what: str) -> tuple[YamlFile | None, list[Issue]]
     lines: dict[YamlPath, int] = {}
     columns: dict[YamlPath, int] = {}
     duplicates: list[tuple[YamlPath, int, int]] = []
+    numbers: list[tuple[YamlPath, yaml.Node]] = []
     if node is not None:
-        _index(node, (), lines, columns, duplicates)
+        _index(node, (), lines, columns, duplicates, numbers)
     issues = [
         Issue(name, line, f"key '{loc[-1]}' appears twice in {'.'.join(map(str, loc[:-1])) or 'the top level'} "
               f"(first on line {first}); YAML would silently keep the last one.", "Keep one of them.")
         for loc, line, first in duplicates
+    ]
+    # YAML 1.1 reads 1_5 as 15 and 1:30 as 90: a stray separator must not change a number silently
+    issues += [
+        Issue(name, n.start_mark.line + 1, f"{'.'.join(map(str, loc)) or 'value'}: '{n.value}' is read by YAML as "
+              f"{yaml.load(n.value, Loader=_Loader)!r}, which is probably not what was meant.",
+              "Write the number without '_' or ':' (quote it if it is text).", column=n.start_mark.column + 1)
+        for loc, n in numbers
     ]
     if issues:
         return None, issues

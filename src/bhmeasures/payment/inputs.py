@@ -1,25 +1,34 @@
-"""Payment inputs: the per-entity program-inputs YAML, and the measure rates from a `bhm compute` results folder."""
+"""Payment inputs: the per-entity program-inputs YAML (what claims cannot say), validated with every problem reported.
+
+A schema error in one entity's field does not hide the rest: the field is reported and left out, and
+the checks that need the other fields still run (`read_program_inputs`).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import polars as pl
-from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bhmeasures.bundled import sample_dir
 from bhmeasures.errors import InputError, Issue
-from bhmeasures.payment.models import Model, Number
-from bhmeasures.yamlio import line_for, pydantic_issues, read_yaml_file
+from bhmeasures.payment.money import as_fraction
+from bhmeasures.payment.params import Model, Number
+from bhmeasures.yamlio import line_for, pydantic_issues, read_yaml_file, yaml_loc
 
-SUMMARY_COLUMNS = ("measure_id", "rate_id", "stratifier", "stratum", "denominator", "numerator", "rate")
 DERIVABLE = ("member_months", "members", "tcoc_actual")
 MONEY_FIELDS = ("bh_capitation", "tcoc_benchmark", "tcoc_actual", "participant_revenue", "incentive_pool")
+_DICT_FIELDS = ("baselines", "benchmarks", "rates", "targets")
 
 
 @dataclass
@@ -42,8 +51,6 @@ def _rate_input(value: Any) -> Any:
 def _election(value: Any) -> Any:
     if value is None or value == "size_based":
         return value
-    from bhmeasures.payment.money import as_fraction
-
     try:
         return as_fraction(value)
     except (TypeError, ValueError) as e:
@@ -51,23 +58,23 @@ def _election(value: Any) -> Any:
 
 
 class RateInput(Model):
-    """A rate the inputs supply (for measures bhm cannot compute yet); counts make what-if exact."""
+    """A rate the inputs supply (for measures bhm does not compute); counts make what-ifs exact.
 
-    rate: Number
-    numerator: int | None = Field(default=None, ge=0)
-    denominator: int | None = Field(default=None, ge=0)
+    Give the rate, or numerator and denominator, or all three (then the rate must be the counts' rate as
+    written, to its last decimal). What the counts mean depends on the measure's unit (docs/payments.md).
+    """
+
+    rate: Number | None = None
+    numerator: Number | None = Field(default=None, ge=0)
+    denominator: Number | None = Field(default=None, ge=0)
     note: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> RateInput:
         if (self.numerator is None) != (self.denominator is None):
             raise ValueError("give numerator and denominator together")
-        if self.denominator is not None and self.numerator is not None:
-            if self.numerator > self.denominator:
-                raise ValueError(f"numerator {self.numerator} is above denominator {self.denominator}")
-            if self.denominator and abs(Fraction(self.numerator, self.denominator) - self.rate) > Fraction(1, 1000):
-                raise ValueError(f"rate {float(self.rate):g} is not numerator/denominator "
-                                 f"({self.numerator}/{self.denominator} = {self.numerator / self.denominator:.4f})")
+        if self.rate is None and self.numerator is None:
+            raise ValueError("give the rate, or numerator and denominator")
         return self
 
 
@@ -82,14 +89,17 @@ class EntityFields(Model):
     tcoc_actual: Number | None = None
     participant_revenue: Number | None = None
     incentive_pool: Number | None = None
-    baselines: dict[str, Number] = {}
-    benchmarks: dict[str, Number] = {}
-    targets: dict[str, dict[str, Number]] = {}
-    rates: dict[str, Annotated[RateInput, BeforeValidator(_rate_input)]] = {}
+    baselines: dict[str, Number] = Field(default_factory=dict)
+    benchmarks: dict[str, Number] = Field(default_factory=dict)
+    targets: dict[str, dict[str, Number]] = Field(default_factory=dict)
+    rates: dict[str, Annotated[RateInput, BeforeValidator(_rate_input)]] = Field(default_factory=dict)
     track: str | None = None
     quality_score: Number | None = None
     msr_election: Annotated[Fraction | Literal["size_based"] | None, BeforeValidator(_election)] = None
     partnership: bool | None = None
+    low_revenue: bool | None = None  # MSSP: a low revenue ACO (42 CFR 425.20), as CMS determines it
+    alternative_quality_standard_met: bool | None = None  # MSSP: 42 CFR 425.512(a)(5)(ii), as CMS reports it
+    health_equity_adjustment: Number | None = None  # MSSP PY2023-2025: bonus points on the quality score, as a fraction
     note: str | None = None
 
     @field_validator("member_months", "tcoc_target_pmpm", *MONEY_FIELDS)
@@ -106,16 +116,16 @@ class EntityFields(Model):
             raise ValueError(f"{float(v)} has fractions of a cent; money totals are dollars and cents")
         return v
 
-    @field_validator("quality_score")
+    @field_validator("quality_score", "health_equity_adjustment")
     @classmethod
     def _unit(cls, v: Fraction | None) -> Fraction | None:
         if v is not None and not 0 <= v <= 1:
-            raise ValueError(f"{float(v):g} is outside [0, 1]")
+            raise ValueError(f"{float(v):g} is outside [0, 1]; scores are fractions (76.7 points = 0.767)")
         return v
 
 
 class EntityInputs(EntityFields):
-    programs: dict[str, EntityFields] = {}  # per-program values that win over the entity's common ones
+    programs: dict[str, EntityFields] = Field(default_factory=dict)  # per-program values that win over the entity's common ones
 
 
 class ProgramInputsFile(Model):
@@ -130,16 +140,13 @@ class ProgramInputsFile(Model):
         return {str(k): ({} if x is None else x) for k, x in v.items()} if isinstance(v, dict) else v
 
 
-_DICT_FIELDS = ("baselines", "benchmarks", "rates")
-
-
 def merge(*layers: EntityFields) -> EntityFields:
     """Later layers win; dictionaries merge key by key (targets tier by tier)."""
     out: dict[str, Any] = {}
     for layer in layers:
         for name in EntityFields.model_fields:
             v = getattr(layer, name)
-            if name in _DICT_FIELDS:
+            if name in ("baselines", "benchmarks", "rates"):
                 out[name] = {**out.get(name, {}), **v}
             elif name == "targets":
                 t = {k: dict(x) for k, x in out.get("targets", {}).items()}
@@ -148,7 +155,8 @@ def merge(*layers: EntityFields) -> EntityFields:
                 out["targets"] = t
             elif v is not None:
                 out[name] = v
-    return EntityFields.model_construct(**{k: out.get(k, f.default) for k, f in EntityFields.model_fields.items()})
+    return EntityFields.model_construct(**{k: out[k] if k in out else f.get_default(call_default_factory=True)
+                                           for k, f in EntityFields.model_fields.items()})
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,8 @@ class ProgramInputs:
     path: Path
     lines: dict[tuple, int]
     sha256: str
+    # (entity or "defaults", field[, key]) left out because they failed validation: checks skip them
+    left_out: frozenset[tuple[str, ...]] = frozenset()
 
     @property
     def performance_year(self) -> int:
@@ -173,139 +183,100 @@ class ProgramInputs:
         d, e = self.data.defaults, self.data.entities[entity]
         return merge(d, d.programs.get(program, EntityFields()), e, e.programs.get(program, EntityFields()))
 
+    def was_left_out(self, entity: str, loc: tuple[Any, ...]) -> bool:
+        """Whether a check about `loc` under the entity would only repeat a schema error already reported."""
+        loc = tuple(str(x) for x in loc)
+        for scope, *path in self.left_out:
+            if path[:1] == ["programs"]:
+                path = path[2:]  # a per-program value stands for the field itself
+            if scope in (entity, "defaults") and (loc[: len(path)] == tuple(path) or tuple(path[: len(loc)]) == loc):
+                return True
+        return False
+
     def where(self, entity: str, program: str, name: str) -> str:
         """The YAML path a value for `name` would go to, for error hints."""
         return f"entities.{entity}.{name} (or entities.{entity}.programs.{program}.{name}, or defaults.{name})"
 
 
-def load_program_inputs(path: Path) -> ProgramInputs:
-    """Read and validate a program-inputs file; raise InputsError with every problem at file:line."""
+def read_program_inputs(path: Path) -> tuple[ProgramInputs | None, list[Issue]]:
+    """Read a program-inputs file: the inputs without the parts that failed validation, and every problem."""
     parsed, issues = read_yaml_file(path, "program-inputs file")
     if parsed is None:
+        return None, issues
+    return _validate(parsed.data, path, parsed.lines, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def load_program_inputs(path: Path) -> ProgramInputs:
+    """Read and validate a program-inputs file; raise InputsError with every problem at file:line."""
+    inputs, issues = read_program_inputs(path)
+    if issues or inputs is None:
         raise InputsError(issues)
-    data, lines = parsed.data, parsed.lines
-    return program_inputs_from_data(data, path, lines, hashlib.sha256(path.read_bytes()).hexdigest())
+    return inputs
 
 
 def program_inputs_from_data(data: Any, path: Path = Path("<inputs>"), lines: dict[tuple, int] | None = None,
                              sha256: str = "") -> ProgramInputs:
     """Validate already-parsed inputs (a dict built in a test or a notebook) like a file."""
-    lines = lines or {}
+    inputs, issues = _validate(data, path, lines or {}, sha256)
+    if issues or inputs is None:
+        raise InputsError(issues)
+    return inputs
+
+
+def _validate(data: Any, path: Path, lines: dict[tuple, int], sha256: str) -> tuple[ProgramInputs | None, list[Issue]]:
     if not isinstance(data, dict):
-        raise InputsError([Issue(str(path), 1, "a program-inputs file is a mapping with performance_year and entities.")])
+        return None, [Issue(str(path), 1, "a program-inputs file is a mapping with performance_year and entities.")]
     try:
-        model = ProgramInputsFile.model_validate(data)
+        return ProgramInputs(ProgramInputsFile.model_validate(data), path, lines, sha256), []
     except ValidationError as e:
-        raise InputsError(pydantic_issues(e, str(path), lines, data, ProgramInputsFile)) from None
-    return ProgramInputs(model, path, lines, sha256)
+        issues = pydantic_issues(e, str(path), lines, data, ProgramInputsFile)
+        cut = _left_out(e, data)
+    if cut is None:
+        return None, issues
+    salvaged = _without(data, cut)
+    try:  # the rest of the file, so that the checks needing it still report their problems
+        model = ProgramInputsFile.model_validate(salvaged)
+    except ValidationError:
+        return None, issues
+    scoped = frozenset(p[1:] for p in cut)  # (entity id or "defaults", field[, key])
+    return ProgramInputs(model, path, lines, sha256, scoped), issues
+
+
+def _left_out(e: ValidationError, data: dict[str, Any]) -> set[tuple[str, ...]] | None:
+    """The smallest parts of entities and defaults to leave out so that the file validates, or None."""
+    cut: set[tuple[str, ...]] = set()
+    for err in e.errors():
+        loc = tuple(str(x) for x in yaml_loc(err["loc"], data))
+        if loc[:1] == ("defaults",):
+            loc = ("defaults", "defaults", *loc[1:])  # same depth as ("entities", id, ...)
+        elif loc[:1] != ("entities",) or len(loc) < 2:
+            return None  # performance_year, or entities as a whole: nothing sensible to check without it
+        depth = 3
+        if len(loc) > 3 and loc[2] == "programs":
+            depth = 5
+        if len(loc) > depth and loc[depth - 1] in _DICT_FIELDS:
+            depth += 1  # one rate, baseline or target, not all of them
+        cut.add(loc[:depth])
+    return cut
+
+
+def _without(data: dict[str, Any], cut: set[tuple[str, ...]]) -> dict[str, Any]:
+    import copy
+
+    out = copy.deepcopy(data)
+    for loc in sorted(cut, key=len, reverse=True):
+        parts = loc[1:] if loc[0] == "defaults" else loc
+        node: Any = out
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                break
+        if isinstance(node, dict):
+            key = next((k for k in node if str(k) == parts[-1]), None)
+            if key is not None:
+                del node[key]
+    return out
 
 
 def bundled_inputs(year: int = 2025) -> Path:
     return sample_dir() / f"program_inputs_{year}.yaml"
-
-
-# ---------------------------------------------------------------- rates from bhm compute results
-
-
-@dataclass(frozen=True)
-class Rate:
-    """One measure rate for one entity, exact when counts are known; `value` None means not available."""
-
-    value: Fraction | None
-    numerator: int | None = None
-    denominator: int | None = None
-    source: str = "results"  # results | inputs | not available
-    note: str | None = None
-    brief: str | None = None  # why not available, in a few words
-
-
-@dataclass
-class ResultsRates:
-    folder: Path
-    file: Path
-    by_entity: dict[str, dict[str, Rate]]
-    computed: set[str]  # rate ids present in the results at all
-    single_entity: bool
-    measurement_year: int | None
-    demo: bool
-    sha256: str
-
-    def rate(self, entity: str, rate_id: str) -> Rate:
-        got = self.by_entity.get(entity, {}).get(rate_id)
-        if got is not None:
-            return got
-        if rate_id in self.computed:
-            return Rate(None, source="not available", note=f"the results have no {rate_id} row for {entity} (no eligible events)",
-                        brief="no row for this entity")
-        return Rate(None, source="not available",
-                    note=f"{rate_id} is not in the results (bhm does not compute it yet, or it was not asked for); "
-                         f"supply it under rates: in the inputs file", brief="not in results or inputs")
-
-
-def read_results(folder: Path, entities: list[str]) -> ResultsRates:
-    """Per-entity rates from summary rows with stratifier 'entity' (or the total rows for a single-entity run)."""
-    if not folder.is_dir():
-        raise InputError(f"{folder}: results folder does not exist; run `bhm compute --out {folder}` first, or pass --results DIR.")
-    files = [folder / f"summary.{ext}" for ext in ("parquet", "csv") if (folder / f"summary.{ext}").exists()]
-    if not files:
-        raise InputError(f"{folder}: no summary.parquet or summary.csv; is this a `bhm compute` results folder?")
-    file = files[0]
-    try:
-        if file.suffix == ".parquet":
-            summary = pl.read_parquet(file)
-        else:
-            summary = pl.read_csv(file, schema_overrides={"stratum": pl.String, "rate_id": pl.String, "measure_id": pl.String,
-                                                          "stratifier": pl.String})
-    except Exception as e:  # noqa: BLE001 - any unreadable file is an input problem
-        raise InputError(f"{file}: cannot read the summary ({type(e).__name__}: {e}).") from e
-    missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]
-    if missing:
-        raise InputError(f"{file}: summary lacks column(s) {', '.join(missing)}; expected the columns bhm compute writes.")
-    entity_rows = summary.filter(pl.col("stratifier") == "entity")
-    single = entity_rows.is_empty()
-    if single:
-        if len(entities) != 1:
-            raise InputError(f"{file}: the results have no per-entity rows (stratifier 'entity'), and the inputs list "
-                             f"{len(entities)} entities. Run bhm compute with an attribution table, or give one entity in the inputs.")
-        rows = summary.filter(pl.col("stratifier") == "total").with_columns(pl.lit(entities[0]).alias("stratum"))
-    else:
-        rows = entity_rows
-    by_entity: dict[str, dict[str, Rate]] = {}
-    for r in rows.select("stratum", "rate_id", "numerator", "denominator", "rate").iter_rows(named=True):
-        by_entity.setdefault(r["stratum"], {})[r["rate_id"]] = _rate_of(r)
-    manifest = manifest_of(folder)
-    year = manifest.get("measurement_period", {}).get("year") if manifest else None
-    return ResultsRates(folder, file, by_entity, set(summary["rate_id"].unique().to_list()), single, year,
-                        results_from_bundled_sample(folder), hashlib.sha256(file.read_bytes()).hexdigest())
-
-
-def manifest_of(folder: Path) -> dict[str, Any] | None:
-    try:
-        m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return m if isinstance(m, dict) else None
-
-
-def results_from_bundled_sample(folder: Path) -> bool:
-    """True when the manifest says every input table came from the bundled sample data (the demo)."""
-    m = manifest_of(folder)
-    try:
-        paths = [Path(i["path"]).resolve() for i in (m or {}).get("inputs", [])]
-    except (KeyError, TypeError):
-        return False
-    sample = sample_dir().resolve()
-    return bool(paths) and all(p.is_relative_to(sample) for p in paths)
-
-
-def _rate_of(r: dict[str, Any]) -> Rate:
-    num, den = r["numerator"], r["denominator"]
-    if num is not None and den:
-        return Rate(Fraction(int(num), int(den)), int(num), int(den))  # exact, not the float in the file
-    if den == 0:
-        return Rate(None, 0 if num is None else int(num), 0, "not available", "denominator is 0 for this entity", "denominator 0")
-    if r["rate"] is None:
-        return Rate(None, source="not available", note="the results carry no rate", brief="no rate in results")
-    from bhmeasures.payment.money import as_fraction
-
-    return Rate(as_fraction(float(r["rate"])))

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bhmeasures.bundled import specs_dir
+from bhmeasures.bundled import programs_dir
 from bhmeasures.errors import Issue, SpecError
-from bhmeasures.payment.models import (
-    TAGS, Election, Flag, IncentivePool, MsrTable, Param, PassThrough, PopulationPayment, Program, Scorecard,
-    SharedSavings, needs_quality,
+from bhmeasures.payment.params import TAGS
+from bhmeasures.payment.program import Program
+from bhmeasures.yamlio import (
+    HasLines,
+    YamlPath,
+    did_you_mean,
+    line_for,
+    pydantic_issues,
+    read_yaml_file,
 )
-from bhmeasures.yamlio import HasLines, YamlPath, did_you_mean, line_for, pydantic_issues, read_yaml_file
-
-
-def programs_dir() -> Path:
-    return specs_dir() / "programs"
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,10 @@ def _is_param(node: Any) -> bool:
 
 
 def _unknown_part(key: str, parts: list[str], node: Any, top: bool, data: dict) -> Issue:
+    if isinstance(node, str) and len(parts) >= 2 and parts[-2] == "tiers":  # tiers: <name of a tier set>
+        rest = ".".join(parts[-1:] + key.split(".")[len(parts):])
+        return Issue("--set", None, f"'{key}': {'.'.join(parts[:-1])} names the tier set '{node}'.",
+                     f"Set tier_sets.{node}.{rest} (it changes every use of the set).")
     known = list(node) if isinstance(node, dict) else []
     if len(parts) == 1 and top:
         known = [*(data.get("components") or {}), *[k for k in data if k != "components"]]
@@ -121,98 +126,15 @@ def check_program(loaded: LoadedProgram) -> list[Issue]:
             add((*loc, "source"), f"source '{src}' is not listed under sources.", did_you_mean(src, list(p.sources)))
         if param.provenance != "override" and src is None:
             add(loc, "a parameter needs a source (a key of `sources`).", "Add source: <key>.")
-
-    if p.tracks:
-        if p.default_track is None:
-            add(("tracks",), "a program with tracks needs default_track.", f"Add default_track: {next(iter(p.tracks))}.")
-        elif p.default_track not in p.tracks:
-            add(("default_track",), f"default_track '{p.default_track}' is not a track.", did_you_mean(p.default_track, list(p.tracks)))
-    elif p.default_track is not None:
-        add(("default_track",), "default_track given but the program has no tracks.", "Remove it or add tracks.")
-
-    names = list(p.components)
-    for i, (name, c) in enumerate(p.components.items()):
-        base = ("components", name)
-        for t in c.tracks or []:
-            if t not in p.tracks:
-                add((*base, "tracks"), f"component '{name}' applies to unknown track '{t}'.",
-                    did_you_mean(t, list(p.tracks)) or "Declare it under tracks.")
-        if isinstance(c, PassThrough):
-            for ref in c.of:
-                if ref not in p.components:
-                    add((*base, "of"), f"pass-through '{name}' refers to unknown component '{ref}'.", did_you_mean(ref, names))
-                elif names.index(ref) > i:
-                    add((*base, "of"), f"pass-through '{name}' comes before component '{ref}' it passes on.", "Move it after.")
-                elif isinstance(p.components[ref], PassThrough):
-                    add((*base, "of"), f"pass-through '{name}' cannot pass on another pass-through ('{ref}').")
-        if isinstance(c, IncentivePool):
-            _check_scorecard(c, base, add)
-            if not c.measures and c.pool_from_inputs is None:
-                add((*base, "measures"), f"incentive pool '{name}' has no measures, so it would pay its whole pool unconditionally.",
-                    "Add measures, or use pool_from_inputs: true for an amount the payer reports.")
-            if c.ceiling_pct_of_capitation is not None and c.capitation_pct_max is None:
-                add((*base, "ceiling_pct_of_capitation"), "a capitation ceiling needs a pool set by capitation_pct_max.")
-        if isinstance(c, SharedSavings):
-            for key, table in (("msr", c.msr.table), ("msr", c.msr.elected.size_based_table if c.msr.elected else None)):
-                if table is not None and table not in p.msr_tables:
-                    add((*base, key), f"unknown MSR table '{table}'.", did_you_mean(table, list(p.msr_tables)) or "Declare it under msr_tables.")
-            if c.msr.elected is not None and any(not 0 <= a <= 1 for a in c.msr.elected.allowed):
-                add((*base, "msr", "elected", "allowed"), "elected rates are fractions between 0 and 1.")
-            if c.count_in_actual is not None:
-                for ref in c.count_in_actual.components:
-                    if ref in p.components and names.index(ref) > i:
-                        add((*base, "count_in_actual"), f"count_in_actual names '{ref}', which comes after '{name}'.",
-                            "Move it before.")
-                    if not isinstance(p.components.get(ref), PopulationPayment):
-                        add((*base, "count_in_actual"), f"count_in_actual names '{ref}', which is not a population_payment component.",
-                            did_you_mean(ref, [n for n, x in p.components.items() if isinstance(x, PopulationPayment)]))
-        if needs_quality(c) and p.quality is None:
-            add(base, f"component '{name}' depends on the quality score but the program has no quality section.", "Add quality:.")
-    if p.quality is not None and p.quality.source == "measures":
-        _check_scorecard(p.quality, ("quality",), add)
-        if not p.quality.measures:
-            add(("quality",), "quality from measures needs measures.", "Add quality.measures, or use source: inputs.")
-    for tname, table in p.msr_tables.items():
-        prev = None
-        for i, band in enumerate(table.bands):
-            loc = ("msr_tables", tname, "bands", i)
-            if band.max is not None and band.max <= band.min:
-                add(loc, f"band {band.min}-{band.max} ends before it starts.")
-            if band.max is None and i != len(table.bands) - 1:
-                add(loc, "only the last band may be open-ended (no max).")
-            if prev is not None and (prev.max is None or band.min <= prev.max):
-                add(loc, f"band starting at {band.min} overlaps the one before.", "Bands go up in order.")
-            if not (0 <= band.start <= 1 and 0 <= band.end <= 1):
-                add(loc, "MSR values are fractions between 0 and 1.")
-            prev = band
+    p.check(add)
     return issues
-
-
-def _check_scorecard(card: Scorecard, base: YamlPath, add) -> None:  # noqa: ANN001
-    if card.measures and sum(m.weight.value for m in card.measures.values()) == 0:
-        add((*base, "measures"), "every measure weight is 0.", "Give at least one measure a positive weight.")
-    for mid, m in card.measures.items():
-        tiers = m.tiers or card.tiers
-        if not tiers:
-            add((*base, "measures", mid), f"measure '{mid}' has no tiers.", "Add tiers to the component or the measure.")
-        if m.unit != "proportion" and any(t.rule == "improvement" for t in tiers.values()) and m.tiers is None:
-            add((*base, "measures", mid),
-                f"measure '{mid}' is in {m.unit} but shares tiers with an absolute `improvement` target.",
-                "Give it its own tiers, or use gap_closure / relative_improvement.")
-    for where, tiers in [((*base, "tiers"), card.tiers)] + [((*base, "measures", k, "tiers"), m.tiers) for k, m in card.measures.items() if m.tiers]:
-        credits = [t.credit.value for t in tiers.values()]
-        if any(b <= a for a, b in zip(credits, credits[1:], strict=False)):
-            add(where, "tier credits must rise from one tier to the next.", "List tiers from the lowest credit to the highest.")
 
 
 def _walk_params(obj: Any, loc: YamlPath = ()) -> list[tuple[YamlPath, Any]]:
     """Every parameter-like object (Param, Flag, MsrTable, Election and the like) with its YAML path."""
     found: list[tuple[YamlPath, Any]] = []
     if isinstance(obj, BaseModel) and "provenance" in type(obj).model_fields:  # a value, table or election with provenance
-        found.append((loc, obj))
-        if isinstance(obj, MsrTable):
-            found.extend(_walk_params(obj.interpolation, (*loc, "interpolation")))
-        return found
+        found.append((loc, obj))  # and below, any part with its own provenance (a table's interpolation flag)
     if isinstance(obj, BaseModel):
         for name in type(obj).model_fields:
             found.extend(_walk_params(getattr(obj, name), (*loc, name)))
@@ -225,70 +147,96 @@ def _walk_params(obj: Any, loc: YamlPath = ()) -> list[tuple[YamlPath, Any]]:
     return found
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, Fraction):
-        return str(value.numerator) if value.denominator == 1 else (
-            f"{float(value):g}" if (value * 10**6).denominator == 1 else f"{value.numerator}/{value.denominator}")
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
 def parameters(program: Program, lines: dict[YamlPath, int] | None = None) -> list[ParamRow]:
     """Every parameter with its dotted path as `--set` takes it, its value and provenance (in file order given lines)."""
     rows = []
     found = _walk_params(program)
     if lines:
-        found.sort(key=lambda x: line_for(lines, x[0]) or 0)
+        # a component's parameters stay together, inherited ones (on the base's lines) included
+        found.sort(key=lambda x: (line_for(lines, x[0][:2]) or 0, line_for(lines, x[0]) or 0))
     for loc, p in found:
         path = ".".join(str(x) for x in (loc[1:] if loc and loc[0] == "components" else loc))
-        if isinstance(p, (Param, Flag)):
-            value = _show(p.value)
-        elif isinstance(p, MsrTable):
-            value = "; ".join(f"{b.min:,}-{'' if b.max is None else f'{b.max:,}'}: {_pct(b.start)}" +
-                              ("" if b.start == b.end else f"->{_pct(b.end)}") for b in p.bands)
-        elif isinstance(p, Election):
-            value = "elect one of " + ", ".join(_pct(a) for a in p.allowed) + (" or size_based" if p.size_based_table else "")
-        else:
-            value = ", ".join(getattr(p, "components", []) or []) or "-"
+        value = p.shown() if hasattr(p, "shown") else "-"
         src = getattr(p, "source", None)
         rows.append(ParamRow(path, value, p.provenance, TAGS[p.provenance], src, program.sources.get(src) if src else None))
     return rows
 
 
-def _pct(x: Fraction) -> str:
-    return f"{float(x) * 100:g}%"
-
-
 # ---------------------------------------------------------------- loading
 
 
+def resolve_extends(data: dict[str, Any], name: str, lines: dict[YamlPath, int]) -> list[Issue]:
+    """Replace each component's `extends: BASE` by BASE's keys, overridden key by key by its own, in place.
+
+    A key the component gives replaces the base's key whole (a mapping is not merged into the base's);
+    `key: null` drops an inherited key. Inherited keys keep the line where the base writes them.
+    """
+    comps = data.get("components")
+    if not isinstance(comps, dict):
+        return []
+    issues: list[Issue] = []
+    done: dict[str, Any] = {}
+
+    def resolve(cname: str, chain: tuple[str, ...]) -> Any:
+        if cname in done:
+            return done[cname]
+        c = comps[cname]
+        if not isinstance(c, dict) or "extends" not in c:
+            done[cname] = c
+            return c
+        base, where = c["extends"], line_for(lines, ("components", cname, "extends"))
+        own = {k: v for k, v in c.items() if k != "extends"}
+        if not isinstance(base, str) or base not in comps:
+            issues.append(Issue(name, where, f"component '{cname}' extends unknown component '{base}'.",
+                                did_you_mean(str(base), [str(k) for k in comps if k != cname])))
+            merged = own
+        elif base in (*chain, cname):
+            issues.append(Issue(name, where, f"component '{cname}' extends itself through {' -> '.join((*chain, cname, base))}.",
+                                "Break the cycle."))
+            merged = own
+        else:
+            inherited = copy.deepcopy(resolve(base, (*chain, cname)))
+            merged = {k: v for k, v in {**(inherited if isinstance(inherited, dict) else {}), **own}.items() if v is not None}
+            for loc, line in list(lines.items()):
+                if loc[:2] == ("components", base) and len(loc) > 2 and loc[2] not in own:
+                    lines.setdefault(("components", cname, *loc[2:]), line)
+        done[cname] = merged
+        return merged
+
+    for cname in list(comps):
+        comps[cname] = resolve(cname, ())
+    return issues
+
+
 def program_from_data(data: Any, path: Path, text: str = "", lines: dict[YamlPath, int] | None = None,
-                      overrides: tuple[str, ...] = ()) -> tuple[LoadedProgram | None, list[Issue]]:
-    """Validate already-parsed program data (e.g. built in a test) with every issue reported."""
-    lines = lines or {}
+                      overrides: list[str] | tuple[str, ...] = ()) -> tuple[LoadedProgram | None, list[Issue]]:
+    """Validate parsed program data (a file's, or one built in a test): `extends` resolved, then `--set` overrides
+    applied (to the data given, in place), every issue reported."""
+    lines = dict(lines or {})
     name = str(path)
     if not isinstance(data, dict):
         return None, [Issue(name, 1, "a program file must be a YAML mapping with id, title, performance_year, components.")]
+    issues = resolve_extends(data, name, lines)
+    if issues:
+        return None, issues
+    issues = apply_overrides(data, overrides)
+    if issues:
+        return None, issues
     try:
         program = Program.model_validate(data)
     except ValidationError as e:
         return None, pydantic_issues(e, name, lines, data, Program)
-    loaded = LoadedProgram(program, path, text, lines, overrides)
+    loaded = LoadedProgram(program, path, text, lines, tuple(overrides))
     issues = check_program(loaded)
     return (None if issues else loaded), issues
 
 
 def validate_program(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[LoadedProgram | None, list[Issue]]:
-    """Load one program file, apply overrides, and check it; return it (or None) and every issue found."""
+    """Load one program file, resolve `extends`, apply overrides, and check it; return it (or None) and every issue."""
     parsed, issues = read_yaml_file(path, "program file")
     if parsed is None:
         return None, issues
-    data, lines = parsed.data, parsed.lines
-    if overrides and isinstance(data, dict):
-        issues = apply_overrides(data, overrides)  # data is freshly parsed: change it in place
-        if issues:
-            return None, issues
-    text = path.read_text(encoding="utf-8")
-    return program_from_data(data, path, text, lines, tuple(overrides))
+    return program_from_data(parsed.data, path, parsed.text, parsed.lines, overrides)
 
 
 def program_files(paths: list[Path] | None = None) -> list[Path]:

@@ -7,8 +7,14 @@ measure allotments add up to the pool exactly. Totals are sums of line items, ne
 
 from __future__ import annotations
 
+import math
+import re
 from decimal import Decimal
 from fractions import Fraction
+
+# Thousands separators are accepted only where they are well formed (1,234,567.89): "1,5" or "2,50" is
+# a decimal comma, and reading it as 15 or 250 would pay wrong dollars without a word.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 ROUNDING_RULE = (
     "Amounts are computed exactly (fractions) and each line item is rounded once, half to even, to the cent. "
@@ -26,7 +32,7 @@ def as_fraction(value: object) -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise ValueError(f"{value} is not a finite number")
         return Fraction(repr(value))
     if isinstance(value, Decimal):
@@ -34,12 +40,23 @@ def as_fraction(value: object) -> Fraction:
             raise ValueError(f"{value} is not a finite number")
         return Fraction(value)
     if isinstance(value, str):
-        text = value.strip().replace("_", "").replace(",", "")
-        try:
-            return Fraction(text)  # accepts "0.05", "1/6", "4e-05"
-        except (ValueError, ZeroDivisionError) as e:
-            raise ValueError(f"'{value}' is not a number (write e.g. 0.05 or 1/6)") from e
+        return _parse(value)
     raise TypeError(f"{value!r} is not a number")
+
+
+def _parse(value: str) -> Fraction:
+    text = value.strip()
+    if "," in text:
+        if not _GROUPED.fullmatch(text):
+            raise ValueError(f"'{value}' is not a number: a comma may only separate thousands (1,234.50); "
+                             "write decimals with a point (1.5)")
+        text = text.replace(",", "")
+    if not text or "_" in text or any(c.isspace() for c in text):
+        raise ValueError(f"'{value}' is not a number (write e.g. 0.05 or 1/6)")
+    try:
+        return Fraction(text)  # accepts "0.05", "1/6", "4e-05"
+    except (ValueError, ZeroDivisionError) as e:
+        raise ValueError(f"'{value}' is not a number (write e.g. 0.05 or 1/6)") from e
 
 
 def to_cents(amount: Fraction) -> int:
@@ -98,3 +115,24 @@ def number(value: Fraction | None, places: int = 2) -> str:
     if value.denominator == 1:
         return f"{value.numerator:,}"
     return f"{float(value):,.{places}f}"
+
+
+def count(value: Fraction | None) -> str:
+    """A count as written: 1,234 (or 1,234.5 when it is not whole, like member-years)."""
+    if value is None:
+        return "-"
+    return f"{value.numerator:,}" if value.denominator == 1 else f"{float(value):,.6g}"
+
+
+def exact(value: Fraction) -> str:
+    """A rate or share as a percentage, exact when it fits in four decimals (43.75%), else marked cut (45.8333...%)."""
+    x = value * 100
+    for places in range(5):
+        if (x * 10**places).denominator == 1:
+            return f"{float(x):.{places}f}%"
+    return f"{float(x):.4f}...%"
+
+
+def score(value: Fraction) -> str:
+    """A score in [0, 1] as a decimal, exact when it fits in six places (0.767), else marked cut (0.833333...)."""
+    return f"{float(value):.6g}" if (value * 10**6).denominator == 1 else f"{float(value):.6f}..."

@@ -11,14 +11,21 @@ import polars as pl
 from bhmeasures.payment.money import ROUNDING_RULE, decimal
 
 # Every line item goes to one account; an entity's total for an account is the sum of its line items.
-ACCOUNTS = ("earned", "owed", "unearned", "pass_through", "memo")
+ACCOUNTS = ("earned", "owed", "forfeited", "kept_by_payer", "moved", "pass_through", "memo")
 ACCOUNT_MEANING = {
     "earned": "paid to the entity",
     "owed": "paid by the entity (shared losses; negative)",
-    "unearned": "on the table but not paid to the entity (unearned pool dollars, the payer's share of savings)",
+    "forfeited": "the entity could have earned it and did not (pool dollars not earned, savings or PBP lost on quality, "
+                 "amounts above a ceiling); the payer keeps it",
+    "kept_by_payer": "the payer's own share of savings, never the entity's to earn",
+    "moved": "not earned here, moved to another component of the same entity to be earned again there (Colorado's "
+             "unearned KPI dollars to the Performance Pool); counted once, where it ends",
     "pass_through": "part of the earned dollars the entity must pass to partners (already inside earned)",
     "memo": "explains a result that moves no money by itself (quality scoring, a corridor, a gate); always 0.00",
 }
+# what the terminal shows, so that the meaning survives without colour
+ACCOUNT_LABEL = {"earned": "paid", "owed": "owed", "forfeited": "forfeited", "kept_by_payer": "kept by payer",
+                 "moved": "moved", "pass_through": "passed through", "memo": "memo"}
 
 
 @dataclass
@@ -35,8 +42,8 @@ class LineItem:
     direction: str | None = None
     rate: Fraction | None = None
     rate_source: str | None = None
-    numerator: int | None = None
-    denominator: int | None = None
+    numerator: Fraction | None = None
+    denominator: Fraction | None = None
     baseline: Fraction | None = None
     benchmark: Fraction | None = None
     targets: str | None = None
@@ -62,13 +69,20 @@ class EntityTotal:
     member_months: Fraction | None
     earned_cents: int
     owed_cents: int
-    unearned_cents: int
+    forfeited_cents: int
+    kept_by_payer_cents: int
+    moved_cents: int
     pass_through_cents: int
 
     @property
     def net_cents(self) -> int:
         """Paid to the entity minus paid by it."""
         return self.earned_cents + self.owed_cents
+
+    def cents(self) -> dict[str, int]:
+        """The totals as the files give them: every account but memo, and net after owed."""
+        return {"earned": self.earned_cents, "owed": self.owed_cents, "net": self.net_cents, "forfeited": self.forfeited_cents,
+                "kept_by_payer": self.kept_by_payer_cents, "moved": self.moved_cents, "pass_through": self.pass_through_cents}
 
 
 @dataclass
@@ -79,25 +93,32 @@ class WhatIf:
     unit: str
     direction: str
     rate: Fraction | None
-    numerator: int | None
-    denominator: int | None
+    numerator: Fraction | None
+    denominator: Fraction | None
     tier: str | None
     next_tier: str | None
     next_target: Fraction | None
-    events_needed: int | None  # + more numerator events, - fewer (lower-is-better); None when counts are unknown
+    events_needed: int | None  # whole change of the numerator: + more, - fewer (lower-is-better); None without counts
     new_rate: Fraction | None
     worth_cents: int | None  # change in the entity's net payment at the new rate
     note: str
+
+
+def net_cents(items: list[LineItem]) -> int:
+    """Paid to the entity minus paid by it."""
+    return sum(i.amount_cents for i in items if i.account in ("earned", "owed"))
 
 
 def totals_of(items: list[LineItem], entity: str, track: str | None, member_months: Fraction | None) -> EntityTotal:
     def s(account: str) -> int:
         return sum(i.amount_cents for i in items if i.account == account)
 
-    return EntityTotal(entity, track, member_months, s("earned"), s("owed"), s("unearned"), s("pass_through"))
+    return EntityTotal(entity, track, member_months, s("earned"), s("owed"), s("forfeited"), s("kept_by_payer"), s("moved"),
+                       s("pass_through"))
 
 
 _MONEY = pl.Decimal(38, 2)
+TOTAL_COLUMNS = ("earned", "owed", "net", "forfeited", "kept_by_payer", "moved", "pass_through")
 
 
 def _cell(v: Any, money: bool) -> Any:
@@ -140,10 +161,9 @@ class PaymentResult:
     def totals_frame(self) -> pl.DataFrame:
         rows = [{"program": self.program_id, "performance_year": self.performance_year, "entity_id": t.entity_id,
                  "track": t.track, "member_months": None if t.member_months is None else float(t.member_months),
-                 "earned": decimal(t.earned_cents), "owed": decimal(t.owed_cents), "net": decimal(t.net_cents),
-                 "unearned": decimal(t.unearned_cents), "pass_through": decimal(t.pass_through_cents)} for t in self.totals]
-        schema = {"program": pl.String, "performance_year": pl.Int64, "entity_id": pl.String, "track": pl.String,
-                  "member_months": pl.Float64, **{k: _MONEY for k in ("earned", "owed", "net", "unearned", "pass_through")}}
+                 **{k: decimal(v) for k, v in t.cents().items()}} for t in self.totals]
+        schema: dict[str, Any] = {"program": pl.String, "performance_year": pl.Int64, "entity_id": pl.String, "track": pl.String,
+                                  "member_months": pl.Float64, **dict.fromkeys(TOTAL_COLUMNS, _MONEY)}
         return pl.DataFrame(rows, schema=schema)
 
     def what_if_frame(self) -> pl.DataFrame:

@@ -8,21 +8,26 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-
 from bhmeasures.bundled import sample_dir
 from bhmeasures.errors import InputError
 from bhmeasures.outputs import write_atomically
 from bhmeasures.payment.derive import Derived, derive_from_data
+from bhmeasures.payment.engine import apply_payment_rules
 from bhmeasures.payment.inputs import (
-    ProgramInputs, ResultsRates, bundled_inputs, load_program_inputs, read_results, results_from_bundled_sample,
-    manifest_of,
+    InputsError,
+    ProgramInputs,
+    bundled_inputs,
+    read_program_inputs,
 )
 from bhmeasures.payment.loader import LoadedProgram, find_program, parameters
-from bhmeasures.payment.models import SharedSavings
 from bhmeasures.payment.money import decimal
 from bhmeasures.payment.result import ACCOUNT_MEANING, PaymentResult
-from bhmeasures.payment.rules import apply_payment_rules
-
+from bhmeasures.payment.results import (
+    ResultsRates,
+    load_results,
+    manifest_of,
+    results_from_bundled_sample,
+)
 
 
 @dataclass
@@ -35,17 +40,26 @@ class PaymentRun:
     out: Path
     files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # defaults the run chose (bundled inputs, bundled data)
+    document: dict[str, Any] | None = None  # payment.json as written, so that --json prints the same
+
+
+DEFAULT_OUT = Path("bhm_payments")
+
+
+def default_out(program_id: str) -> Path:
+    """Each program writes to its own folder, so paying a second program does not replace the first one's files."""
+    return DEFAULT_OUT / program_id
 
 
 def _needs_derivation(program: LoadedProgram, inputs: ProgramInputs) -> tuple[bool, bool]:
     """(any member months or members missing, any actual TCOC missing where a TCOC component applies)."""
     p = program.program
-    has_tcoc = any(isinstance(c, SharedSavings) for c in p.components.values())
+    wanted = frozenset().union(*(c.wants() for c in p.components.values()))
     mm = tcoc = False
     for e in inputs.entities:
         f = inputs.resolved(e, p.id)
-        mm = mm or f.member_months is None or f.members is None
-        tcoc = tcoc or (has_tcoc and f.tcoc_actual is None)
+        mm = mm or any(getattr(f, x) is None for x in ("member_months", "members") if x in wanted)
+        tcoc = tcoc or ("tcoc_actual" in wanted and f.tcoc_actual is None)
     return mm, tcoc
 
 
@@ -74,12 +88,15 @@ def pay(
         measured = (manifest_of(results) or {}).get("measurement_period", {}).get("year")
         inputs = bundled_inputs(year or measured or 2025)
         notes.append(f"inputs: the bundled sample {inputs}")
-    loaded_inputs = load_program_inputs(inputs)
+    loaded_inputs, issues = read_program_inputs(inputs)
+    if loaded_inputs is None:
+        raise InputsError(issues)
     if year is not None and year != loaded_inputs.performance_year:
         raise InputError(f"{inputs}: the inputs are for performance year {loaded_inputs.performance_year}, not {year}.")
     year = loaded_inputs.performance_year
     prog = find_program(program, year, overrides)
-    rates = read_results(results, loaded_inputs.entities)
+    rates, found = load_results(results, loaded_inputs.entities)
+    issues += found
     if data is None and demo and inputs.resolve() == bundled_inputs(year).resolve():
         data = sample_dir()
         notes.append(f"data: the bundled sample {data} (member months, members and TCOC derived from it)")
@@ -87,7 +104,9 @@ def pay(
     want_mm, want_tcoc = _needs_derivation(prog, loaded_inputs)
     if data is not None and (want_mm or want_tcoc):
         derived = derive_from_data(data, year, want_tcoc)
-    result = apply_payment_rules(prog, rates, loaded_inputs, derived)
+    # every problem at once: the inputs' schema, the results' rows, and what the program needs of each entity
+    result = apply_payment_rules(prog, rates, loaded_inputs, derived, issues=issues)
+    assert rates is not None  # unusable results are an error, raised above with the others
     result.warnings.extend(_warnings(rates, loaded_inputs, derived, year))
     return PaymentRun(result, prog, loaded_inputs, rates, derived, Path(), [], notes)
 
@@ -111,7 +130,7 @@ def _warnings(rates: ResultsRates, inputs: ProgramInputs, derived: Derived | Non
 
 def _json_value(v: Any) -> Any:
     if isinstance(v, Fraction):
-        return float(v)
+        return v.numerator if v.denominator == 1 else float(v)
     return v
 
 
@@ -127,8 +146,7 @@ def to_json(run: PaymentRun) -> dict[str, Any]:
         entities.append({
             "entity_id": t.entity_id, "track": t.track,
             "member_months": None if t.member_months is None else float(t.member_months),
-            "totals": {"earned": str(decimal(t.earned_cents)), "owed": str(decimal(t.owed_cents)), "net": str(decimal(t.net_cents)),
-                       "unearned": str(decimal(t.unearned_cents)), "pass_through": str(decimal(t.pass_through_cents))},
+            "totals": {k: str(decimal(v)) for k, v in t.cents().items()},
             "line_items": items, "what_if": whatifs,
         })
     return {
@@ -150,22 +168,25 @@ def to_json(run: PaymentRun) -> dict[str, Any]:
 
 def write_payment(run: PaymentRun, out: Path, fmt: str = "parquet") -> list[Path]:
     """line_items, totals and what_if tables plus payment.json, written beside `out` and moved in (JSON last)."""
-    return write_atomically(out, run.result.frames(), {"payment.json": to_json(run)}, fmt)
+    run.document = to_json(run)
+    return write_atomically(out, run.result.frames(), {"payment.json": run.document}, fmt)
 
 
 def run_payment(
     program: str,
     results: Path,
     inputs: Path | None,
-    out: Path,
+    out: Path | None = None,
     fmt: str = "parquet",
     *,
     year: int | None = None,
     overrides: list[str] | tuple[str, ...] = (),
     data: Path | None = None,
 ) -> PaymentRun:
-    """`bhm pay`: pay, then write the tables and payment.json to `out` (nothing is written if anything fails)."""
+    """`bhm pay`: pay, then write the tables and payment.json to `out`, by default bhm_payments/<program id>
+    (nothing is written if anything fails)."""
     run = pay(program, results, inputs, year=year, overrides=overrides, data=data)
+    out = out if out is not None else default_out(run.program.program.id)
     run.files = write_payment(run, out, fmt)
     run.out = out.resolve()
     return run

@@ -1,7 +1,9 @@
 """What-if: for each entity and measure, the events that reach the next tier and what they are worth.
 
-The worth is exact: the entity is paid again with the measure at its new rate and the change in net
-payment is reported, so pools, quality scores, sharing rates and caps all play their part.
+With counts, the events are whole changes of the numerator at the same denominator: more follow-ups
+for a proportion, fewer ED visits for a per-1,000 rate, fewer dollars of cost for a PMPM. The worth is
+exact: the entity is paid again with the measure at its new rate and the change in net payment is
+reported, so pools, quality scores, sharing rates and caps all play their part.
 """
 
 from __future__ import annotations
@@ -9,29 +11,47 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from bhmeasures.payment.inputs import Rate
-from bhmeasures.payment.models import Program
-from bhmeasures.payment.money import money
-from bhmeasures.payment.result import LineItem, WhatIf
-from bhmeasures.payment.rules import evaluate_entity, net_cents
-from bhmeasures.payment.rules.context import EntityContext
-from bhmeasures.payment.rules.scorecard import score, show
+from bhmeasures.payment.entity import EntityContext
+from bhmeasures.payment.money import count, money
+from bhmeasures.payment.program import Program
+from bhmeasures.payment.result import LineItem, WhatIf, net_cents
+from bhmeasures.payment.results import Rate
+from bhmeasures.payment.scorecard import SCALE, MeasureRef, Scored, score, show
 
 
-def _reach(rate: Rate, target: Fraction, lower: bool) -> tuple[Fraction | None, int | None, str | None]:
-    """(new rate, numerator events to add (+) or remove (-), or why the tier is out of reach)."""
+def reach(rate: Rate, target: Fraction, ref: MeasureRef) -> tuple[Fraction | None, int | None, str | None]:
+    """(new rate, whole numerator change: + more, - fewer; or why the tier is out of reach).
+
+    Without counts the new rate is the target itself and the change is unknown (None)."""
     if not rate.denominator or rate.numerator is None:
         return target, None, None
-    den, num = rate.denominator, rate.numerator
-    if lower:
-        allowed = math.floor(target * den)
-        if allowed < 0:
-            return None, None, "out of reach: the target is below zero events"
-        return Fraction(allowed, den), allowed - num, None
-    need = math.ceil(target * den)
-    if need > den:
-        return None, None, f"out of reach with a denominator of {den:,}: the target needs more than 100%"
-    return Fraction(need, den), need - num, None
+    den, num, scale = rate.denominator, rate.numerator, SCALE[ref.unit]
+    needed = target * den / scale - num  # the exact change that lands on the target
+    change = math.floor(needed) if ref.lower_is_better else math.ceil(needed)
+    new = num + change
+    if new < 0:
+        return None, None, "out of reach: the target is below zero"
+    if ref.unit == "proportion" and new > den:
+        return None, None, f"out of reach with a denominator of {count(den)}: the target needs more than 100%"
+    return scale * new / den, change, None
+
+
+def _how(change: int | None, new: Fraction, unit: str) -> str:
+    at = show(new, unit)
+    if change is None:
+        return f"a rate of {at}"
+    what = "dollars of cost" if unit == "dollars" else "numerator event(s)"
+    amount = money(abs(change) * 100) if unit == "dollars" else f"{abs(change):,}"
+    if unit == "dollars":
+        return f"{amount} {'more' if change >= 0 else 'less'} in the numerator ({at})"
+    return f"{amount} {'more' if change >= 0 else 'fewer'} {what} ({at})"
+
+
+def _row(ctx: EntityContext, component: str, s: Scored, next_tier: str | None, next_target: Fraction | None,
+         events: int | None, new_rate: Fraction | None, worth: int | None, note: str) -> WhatIf:
+    r = s.rate
+    return WhatIf(ctx.entity_id, component, s.measure_id, s.ref.unit, s.ref.direction, r.value, r.numerator, r.denominator,
+                  s.tier, next_tier, next_target, events, new_rate, worth, note)
 
 
 def what_if(program: Program, ctx: EntityContext, items: list[LineItem]) -> list[WhatIf]:
@@ -39,45 +59,33 @@ def what_if(program: Program, ctx: EntityContext, items: list[LineItem]) -> list
     rows: list[WhatIf] = []
     for cname, card in program.scorecards(ctx.track):
         for mid, ref in card.measures.items():
-            s = score(card, mid, ctx)
+            s = score(card, mid, ctx, program.tier_sets)
             r = s.rate
-            row = dict(entity_id=ctx.entity_id, component=cname, measure_id=mid, unit=ref.unit, direction=ref.direction,
-                       rate=r.value, numerator=r.numerator, denominator=r.denominator, tier=s.tier)
             if r.value is None or s.targets is None:
                 why = (f"rate not available: {r.note or 'supply it under rates: in the inputs file'}" if r.value is None
                        else "no targets: the inputs give no baseline or benchmark for it")
-                rows.append(WhatIf(**row, next_tier=None, next_target=None, events_needed=None, new_rate=None, worth_cents=None,
-                                   note=why))
+                rows.append(_row(ctx, cname, s, None, None, None, None, None, why))
                 continue
-            tiers = card.tiers_for(mid)
+            tiers = card.tiers_for(mid, program.tier_sets)
             higher = [t for t in tiers if tiers[t].credit.value > s.credit]
             if not higher:
-                rows.append(WhatIf(**row, next_tier=None, next_target=None, events_needed=0, new_rate=None, worth_cents=0,
-                                   note="top tier reached"))
+                rows.append(_row(ctx, cname, s, None, None, 0, None, 0, "top tier reached"))
                 continue
-            nxt = higher[0]
-            target = s.targets[nxt]
-            new, events, why = _reach(r, target, ref.lower_is_better)
+            new, events, out_of_reach = reach(r, s.targets[higher[0]], ref)
             if new is None:
-                rows.append(WhatIf(**row, next_tier=nxt, next_target=target, events_needed=None, new_rate=None, worth_cents=None,
-                                   note=why or ""))
+                rows.append(_row(ctx, cname, s, higher[0], s.targets[higher[0]], None, None, None, out_of_reach or ""))
                 continue
-            moved = ctx.with_rate(mid, Rate(new, (r.numerator or 0) + events if events is not None else None,
-                                            r.denominator, r.source, "what-if"))
-            worth = net_cents(evaluate_entity(program, moved)) - base
-            reached = score(card, mid, moved).tier or nxt  # whole events may overshoot into a higher tier
+            numerator = None if events is None or r.numerator is None else r.numerator + events
+            moved = ctx.with_rate(mid, Rate(new, numerator, r.denominator, r.source, "what-if"))
+            worth = net_cents(program.pay(moved)) - base
+            # whole events may overshoot into a higher tier: the row names the tier they reach
+            reached = score(card, mid, moved, program.tier_sets).tier or higher[0]
             op = "<=" if ref.lower_is_better else ">="
-            if events is None:
-                how = f"a rate of {show(new, ref.unit)}"
-            elif events >= 0:
-                how = f"{events:,} more numerator event(s) ({show(new, ref.unit)})"
-            else:
-                how = f"{-events:,} fewer numerator event(s) ({show(new, ref.unit)})"
-            note = f"{how} reaches {reached} ({op} {show(s.targets[reached], ref.unit)}): {'+' if worth >= 0 else ''}{money(worth)}"
+            note = (f"{_how(events, new, ref.unit)} reaches {reached} ({op} {show(s.targets[reached], ref.unit)}): "
+                    f"{'+' if worth >= 0 else ''}{money(worth)}")
             if worth == 0 and cname == "quality" and ctx.fields.quality_score is not None:
                 note += " (the inputs report the quality score, so measure rates do not move this payment)"
             elif worth == 0 and cname == "quality":
                 note += " (quality moves no dollars for this entity this year, e.g. no savings to share)"
-            rows.append(WhatIf(**row, next_tier=nxt, next_target=target, events_needed=events, new_rate=new,
-                               worth_cents=worth, note=note))
+            rows.append(_row(ctx, cname, s, reached, s.targets[reached], events, new, worth, note))
     return rows
