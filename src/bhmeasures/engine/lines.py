@@ -30,7 +30,7 @@ MEDICAL_BASE = ("member_id", "claim_id", "claim_type", "claim_start_date", "clai
 MEDICAL_DATES = ("claim_line_start_date", "claim_line_end_date", "admission_date", "discharge_date")
 # what tells the parts of one stay apart (kinds/stays.py), who rendered the service, and its units
 STAY_COLUMNS = ("bill_type_code", "facility_npi", "billing_npi")
-EVENT_ATTRIBUTE_COLUMNS = ("rendering_npi", "service_unit_quantity")
+EVENT_ATTRIBUTE_COLUMNS = ("rendering_npi", "service_unit_quantity", "paid_amount")
 
 
 def leaves(p: Predicate) -> list[Predicate]:
@@ -359,6 +359,8 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
         .alias("provider"),
         (pl.col("service_unit_quantity").round(0).cast(pl.Int64, strict=False) if "service_unit_quantity" in schema
          else pl.lit(None, dtype=pl.Int64)).alias("units"),
+        ((pl.col("paid_amount") * 100).round(0).cast(pl.Int64, strict=False) if "paid_amount" in schema
+         else pl.lit(None, dtype=pl.Int64)).alias("paid_cents"),
         *flags,
     )
     return lf.collect(engine="streaming")

@@ -26,8 +26,10 @@ PARTIAL_SCHEMA = {"measure_id": pl.String, "rate_id": pl.String, "stratifier": p
 SUMMARY_SCHEMA = {
     "measure_id": pl.String, "rate_id": pl.String, "stratifier": pl.String, "stratum": pl.String,
     "denominator": pl.Int64, "numerator": pl.Int64, "exclusions": pl.Int64, "rate": pl.Float64,
-    "initial_population": pl.Int64, "exceptions": pl.Int64,
+    "initial_population": pl.Int64, "exceptions": pl.Int64, "scoring": pl.String,
 }
+# what a rate is: numerator / denominator times this (PMPM numerators are cents, rates dollars)
+SCALE = {"proportion": 1.0, "per_1000_member_months": 1000.0, "per_member_per_month": 0.01}
 
 
 def _set_keys(run: MeasureRun, name: str) -> list[str]:
@@ -54,7 +56,8 @@ def rate_detail(run: MeasureRun, rate_id: str) -> pl.DataFrame:
     den = run.events(rate.denominator or pops.denominator).select(*KEY, pl.lit(True).alias("_in_den"))
     numer = run.events(rate.numerator)
     evidence_cols = [c for c in ("evidence_claim_id", "evidence_date") if c in numer.columns]
-    num = numer.select(*KEY, pl.lit(True).alias("_num"), *evidence_cols)
+    amount = pl.col("paid_cents") if "paid_cents" in numer.columns else pl.lit(None, dtype=pl.Int64)
+    num = numer.select(*KEY, pl.lit(True).alias("_num"), *evidence_cols, amount.cast(pl.Int64).alias("_amount"))
     df = candidates.join(ip, on=KEY, how="left").join(den, on=KEY, how="left").join(num, on=KEY, how="left")
     for c in ("evidence_claim_id", "evidence_date"):
         if c not in df.columns:
@@ -154,12 +157,64 @@ def strata(run: MeasureRun, detail: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(out)
 
 
+def member_months(run: MeasureRun) -> pl.DataFrame:
+    """Per member set member and month of the year enrolled on its first day (medical benefit): the stratum keys
+    (total, age band on that day, member attributes and entity of that day) of each member month."""
+    plan = run.plan
+    members = run.get(plan.populations.member_months or "").frame.select("member_id").unique()
+    months = pl.DataFrame({"month": pl.date_range(plan.period[0], plan.period[1], "1mo", eager=True)})
+    spans = run.data.spans.join(members, on="member_id", how="semi").filter(pl.col("medical_benefit").fill_null(True))
+    covered = spans.join(months, how="cross").filter(
+        pl.col("month").is_between(pl.col("enrollment_start_date"), pl.col("enrollment_end_date"))).sort(
+        "member_id", "month", "enrollment_start_date", descending=[False, False, True]).unique(
+        ["member_id", "month"], keep="first", maintain_order=True)
+    out = [covered.select("member_id", pl.lit("total").alias("stratifier"), pl.lit("total").alias("stratum")).drop("member_id")]
+    bands = plan.stratifiers.age_band
+    if bands is not None:
+        on = parse_date_expr(bands.at)
+        at = date_of(on, plan.year) if on.is_calendar else pl.col("month")
+        df = covered.join(run.data.members.select("member_id", "birth_date"), on="member_id", how="left")
+        age = age_at(at, pl.col("birth_date"))
+        band = pl.lit(None, dtype=pl.String)
+        for b in reversed(bands.bands):
+            cond = pl.lit(True)
+            if b.min is not None:
+                cond = cond & (age >= b.min)
+            if b.max is not None:
+                cond = cond & (age <= b.max)
+            band = pl.when(cond).then(pl.lit(b.label)).otherwise(band)
+        out.append(df.select(pl.lit("age_band").alias("stratifier"), band.alias("stratum")).drop_nulls())  # band is per row
+    for column in plan.stratifiers.member_attributes:
+        if column in covered.columns:
+            out.append(covered.filter(pl.col(column).is_not_null()).select(
+                pl.lit(column).alias("stratifier"), pl.col(column).cast(pl.String).str.to_lowercase().alias("stratum")))
+    att = run.data.attribution
+    if att is not None:
+        hit = covered.select("member_id", "month").join(att, on="member_id").filter(
+            pl.col("month").is_between(pl.col("start_date"), pl.col("end_date"))).sort(
+            "member_id", "month", "start_date", descending=[False, False, True]).unique(["member_id", "month"], keep="first")
+        out.append(hit.select(pl.lit("entity").alias("stratifier"), pl.col("entity_id").alias("stratum")))
+    return pl.concat(out).group_by("stratifier", "stratum").agg(pl.len().cast(pl.Int64).alias("member_months"))
+
+
 def partials(run: MeasureRun, detail: pl.DataFrame) -> pl.DataFrame:
     """Additive integer counts per (measure, rate, stratifier, stratum)."""
     rows = strata(run, detail)
+    pops = run.plan.populations
+    numerator = pl.col("numerator").sum()
+    if pops.scoring == "per_member_per_month":
+        # the numerator is the paid amount of the numerator's events, in cents
+        rows = rows.join(detail.select("rate_id", *KEY, "_amount").unique(["rate_id", *KEY]), on=["rate_id", *KEY], how="left")
+        numerator = pl.col("_amount").filter(pl.col("numerator")).sum()
     counts = rows.group_by("rate_id", "stratifier", "stratum").agg(
-        pl.col("_in_ip").sum().alias("initial_population"), pl.col("denominator").sum(), pl.col("numerator").sum(),
+        pl.col("_in_ip").sum().alias("initial_population"), pl.col("denominator").sum(), numerator.alias("numerator"),
         pl.col("excluded").sum().alias("exclusions"), pl.col("exception").sum().alias("exceptions"))
+    if pops.scoring != "proportion":
+        # the denominator is member months, not units
+        mm = member_months(run)
+        grid = pl.DataFrame({"rate_id": [r.id for r in pops.rates]}).join(mm, how="cross")
+        counts = grid.join(counts.drop("denominator"), on=["rate_id", "stratifier", "stratum"], how="full", coalesce=True)\
+            .rename({"member_months": "denominator"}).with_columns(pl.col(list(COUNTS)).fill_null(0))
     # every rate has its total row, zero or not, so merged partials know every measure that was computed
     totals = pl.DataFrame({"rate_id": [r.id for r in run.plan.populations.rates]}).with_columns(
         pl.lit("total").alias("stratifier"), pl.lit("total").alias("stratum"))
@@ -201,9 +256,10 @@ def finalize(partials: pl.DataFrame, plans: list[MeasurePlan]) -> pl.DataFrame:
         df = keys.join(mine.drop("measure_id"), on=["rate_id", "stratifier", "stratum"], how="left").with_columns(
             pl.col(list(COUNTS)).fill_null(0))
         order = {r: i for i, r in enumerate(rates)}
+        scoring = plan.populations.scoring
         df = df.with_columns(
-            pl.lit(plan.measure_id).alias("measure_id"),
-            pl.when(pl.col("denominator") > 0).then(pl.col("numerator") / pl.col("denominator")).alias("rate"),
+            pl.lit(plan.measure_id).alias("measure_id"), pl.lit(scoring).alias("scoring"),
+            pl.when(pl.col("denominator") > 0).then(pl.col("numerator") * SCALE[scoring] / pl.col("denominator")).alias("rate"),
             pl.col("rate_id").replace_strict(order, return_dtype=pl.Int64).alias("_o1"),
         ).sort("_o1", "_o2", "stratum")
         out.append(df.select(list(SUMMARY_SCHEMA)).cast(SUMMARY_SCHEMA))

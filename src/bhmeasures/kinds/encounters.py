@@ -63,12 +63,14 @@ class EncountersKind(StepKind):
             pl.max_horizontal(pl.col("service_end_date").max(), pl.col("service_date").first()).alias("service_end_date"),
             pl.col("provider").drop_nulls().first(),
             pl.col("units").sum().alias("units"),
+            pl.col("paid_cents").sum().alias("paid_cents"),
         )
         df = df.with_columns((pl.col("service_date").n_unique().over("member_id", "claim_id") > 1).alias("_multi"))
         if s.one_per == "day":
             df = df.sort("member_id", "service_date", "claim_id").group_by("member_id", "service_date", maintain_order=True).agg(
                 pl.col("claim_id").first(), pl.col("claim_id").alias("claims"), pl.col("_multi").first(),
-                pl.col("service_end_date").max(), pl.col("provider").drop_nulls().first(), pl.col("units").sum())
+                pl.col("service_end_date").max(), pl.col("provider").drop_nulls().first(), pl.col("units").sum(),
+                pl.col("paid_cents").sum())
         else:
             df = df.with_columns(pl.concat_list("claim_id").alias("claims"))
         events = df.select(
@@ -83,6 +85,7 @@ class EncountersKind(StepKind):
             pl.col("service_date").alias("index_date"),
             "provider",
             pl.col("units").fill_null(1).clip(lower_bound=1).cast(pl.Int64),
+            "paid_cents",
         ).cast(EVENT_SCHEMA)
         if s.units_as_events:
             # one event per unit: `unit` (1, 2, ...) tells them apart when visits are counted

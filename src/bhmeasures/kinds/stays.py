@@ -66,7 +66,7 @@ class StaysKind(StepKind):
             pl.coalesce(pl.col("facility_npi").drop_nulls().first(), pl.col("billing_npi").drop_nulls().first())
             .fill_null("").alias("_facility"),
             tob.str.slice(0, 2).fill_null("").alias("_family"), tob.str.slice(2, 1).alias("_frequency"),
-            pl.col("provider").drop_nulls().first(),
+            pl.col("provider").drop_nulls().first(), pl.col("paid_cents").sum(),
         )
         group = ("member_id", "_facility", "_family")
         claims = claims.sort(*group, "_from", "_thru", "claim_id")
@@ -77,10 +77,11 @@ class StaysKind(StepKind):
         new_stay = ~(contiguous & continues).fill_null(False)
         claims = claims.with_columns(new_stay.cast(pl.Int64).cum_sum().over(group).alias("_stay"))
         df = claims.sort("end_date", "claim_id").group_by(*group, "_stay").agg(
-            pl.col("start_date").min(), pl.col("end_date").last(), pl.col("claim_id").last(), pl.col("provider").last())
+            pl.col("start_date").min(), pl.col("end_date").last(), pl.col("claim_id").last(), pl.col("provider").last(),
+            pl.col("paid_cents").sum())
         events = df.select(
             pl.lit("medical_claim").alias("source"), "member_id", pl.col("claim_id").alias("event_id"), "claim_id",
             pl.concat_list("claim_id").alias("claims"), "start_date", "end_date", pl.col("end_date").alias("index_date"),
-            "provider", pl.lit(1, dtype=pl.Int64).alias("units"),
+            "provider", pl.lit(1, dtype=pl.Int64).alias("units"), "paid_cents",
         ).cast(EVENT_SCHEMA)
         return StepResult(events)

@@ -42,6 +42,8 @@ def _roles(spec: MeasureSpec) -> dict[str, list[str]]:
         add(ex, "denominator exclusion")
     for ex in pops.denominator_exceptions:
         add(ex, "denominator exception")
+    if pops.member_months:
+        add(pops.member_months, "member months (the denominator)")
     for r in pops.rates:
         add(r.numerator, f"numerator of {r.id}")
         if r.denominator:
@@ -57,7 +59,8 @@ def compile_plan(loaded: LoadedSpec, library: ValueSetLibrary, year: int) -> Mea
     pops = spec.populations
     wanted = [pops.initial_population, pops.denominator, *pops.denominator_exclusions, *pops.denominator_exceptions,
               *(r.numerator for r in pops.rates), *(r.denominator for r in pops.rates if r.denominator),
-              *(ref for strata in spec.stratifiers.by_define.values() for ref in strata.values())]
+              *(ref for strata in spec.stratifiers.by_define.values() for ref in strata.values()),
+              *([pops.member_months] if pops.member_months else [])]
     roles = _roles(spec)
     nodes: dict[str, Node] = {}
     for name in _order(spec, wanted):

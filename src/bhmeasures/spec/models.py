@@ -53,6 +53,19 @@ class Populations(Model):
     denominator_exclusions: list[str] = []
     denominator_exceptions: list[str] = []
     rates: list[RateSpec] = Field(min_length=1)
+    # proportion: numerator units / denominator units. The ratios count the numerator's events (or sum their
+    # paid amounts in cents) over the enrolled member months of `member_months` (a set of members): months of
+    # the measurement year whose first day is covered by an enrollment span with a medical benefit.
+    scoring: Literal["proportion", "per_1000_member_months", "per_member_per_month"] = "proportion"
+    member_months: str | None = None
+
+    @model_validator(mode="after")
+    def _ratio_needs_member_months(self) -> Populations:
+        if (self.scoring == "proportion") != (self.member_months is None):
+            msg = ("member_months names the members whose enrolled months are the denominator of a "
+                   "per_1000_member_months or per_member_per_month measure, and only of those")
+            raise ValueError(msg)
+        return self
 
 
 class AgeBand(Model):

@@ -235,6 +235,13 @@ def _check_populations(spec: MeasureSpec, add: Any, names: list[str]) -> None:
             add(("populations", "denominator_exclusions", i),
                 f"exclusion '{ex}' is not removed by a `not_in` on the way from the initial population to the denominator.",
                 "Name the excluded events or members in a define and remove them with `not_in: [...]` on that path.")
+    if pops.member_months is not None:
+        if pops.member_months not in spec.defines:
+            add(("populations", "member_months"), f"member_months refers to unknown define '{pops.member_months}'.",
+                did_you_mean(pops.member_months, names))
+        elif produces(spec, pops.member_months) != "members":
+            add(("populations", "member_months"), f"member_months '{pops.member_months}' is not a set of members.",
+                "Use enrolled_members or members_with for it.")
     for i, ex in enumerate(pops.denominator_exceptions):
         if ex not in spec.defines:
             add(("populations", "denominator_exceptions", i), f"exception '{ex}' is not a define.", did_you_mean(ex, names))
