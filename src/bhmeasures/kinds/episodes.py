@@ -1,14 +1,14 @@
 """`episodes`: treatment episodes built from visits and inpatient stays (IET's SUD episodes).
 
 Stays chain into one episode when each is admitted within `transfer_within_days` after the previous
-discharge (direct transfers): the episode is dated on the last discharge, takes its claims (whose
-diagnoses decide cohorts) from the first stay, and looks back for history from the first admission. A
+discharge (direct transfers): the episode is dated on the last discharge and looks back for history from
+the first admission. A chain is an episode when one of its stays is in `stays` (its claims, whose
+diagnoses decide cohorts, are then the first such stay's), or when a visit leads to it or falls in it. A
 visit of `leading_visits` on an admission date or up to `visit_leads_to_stay_within_days` before it
-leads to that stay: the stay's (chain's) discharge becomes the episode, its claims are the visit's
-(the stay needs no qualifying diagnosis), and history is looked back from the visit. A visit dated
-during a stay (withdrawal management billed on the inpatient claim) is part of that stay's episode too.
-Other visits are episodes on their own date. A chain counts as an episode when its first stay is in
-`stays`, or when a visit leads to it or falls in it.
+leads to that stay: the chain's discharge becomes the episode, with the visit's claims (the stay needs
+no qualifying diagnosis), and history is looked back from the visit. A visit dated during a stay
+(withdrawal management billed on the inpatient claim) is part of that stay's episode too. Other visits
+are episodes on their own date.
 
 Each episode carries `admission_date` (first admission; null for a visit), `history_date` (the date the
 look-back starts from) and `from_stay` (true when dated by a discharge).
@@ -23,6 +23,7 @@ from pydantic import Field
 
 from bhmeasures.kinds.base import StepKind, StepResult, register
 from bhmeasures.kinds.events import EVENT_SCHEMA
+from bhmeasures.kinds.transfer_chains import stay_chains
 from bhmeasures.spec.base import StepModel
 
 EPISODE_SCHEMA = {**EVENT_SCHEMA, "admission_date": pl.Date, "history_date": pl.Date, "from_stay": pl.Boolean}
@@ -35,20 +36,6 @@ class Episodes(StepModel):
     leading_visits: str | None = None
     visit_leads_to_stay_within_days: int = Field(default=1, ge=0)
     transfer_within_days: int = Field(default=1, ge=0)
-
-
-def stay_chains(stays: pl.DataFrame, within: int) -> pl.DataFrame:
-    """member_id, chain, first stay (event id, claims), last stay (event id, claim), admission, discharge."""
-    s = stays.sort("member_id", "start_date", "end_date", "event_id")
-    reach = pl.col("end_date").cum_max().shift(1).over("member_id")
-    s = s.with_columns((reach.is_null() | ((pl.col("start_date") - reach).dt.total_days() > within))
-                       .cast(pl.Int64).cum_sum().over("member_id").alias("chain"))
-    return s.group_by("member_id", "chain", maintain_order=True).agg(
-        pl.col("event_id").first().alias("first_id"), pl.col("claims").first().alias("first_claims"),
-        pl.col("event_id").last().alias("last_id"), pl.col("claim_id").last().alias("last_claim"),
-        pl.col("provider").last().alias("provider"),
-        pl.col("start_date").min().alias("admission_date"), pl.col("end_date").max().alias("discharge_date"),
-    )
 
 
 @register
@@ -66,9 +53,8 @@ class EpisodesKind(StepKind):
     def describe(self, node: Any, year: int) -> list[str]:
         s: Episodes = node.step
         out = [f"stays of '{s.all_stays}' admitted within {s.transfer_within_days} day(s) after a discharge are one "
-               "chain (direct transfers), dated on the last discharge, with the first stay's claims; history from the "
-               "first admission",
-               f"chains whose first stay is in '{s.stays}' are episodes"]
+               "chain (direct transfers), dated on the last discharge; history from the first admission",
+               f"chains with a stay in '{s.stays}' are episodes, with that (first such) stay's claims"]
         if s.leading_visits:
             out.append(f"a visit of '{s.leading_visits}' on an admission date or up to {s.visit_leads_to_stay_within_days} "
                        "day(s) before it makes that chain its episode, with the visit's claims; history from the visit")
@@ -78,9 +64,13 @@ class EpisodesKind(StepKind):
     def evaluate(self, node: Any, run: Any) -> StepResult:
         s: Episodes = node.step
         chains = stay_chains(run.events(s.all_stays), s.transfer_within_days)
-        qualifying = run.events(s.stays).select("member_id", pl.col("event_id").alias("first_id")).unique()
-        stay_episodes = chains.join(qualifying, on=["member_id", "first_id"], how="semi").select(
-            "member_id", "chain", pl.col("first_claims").alias("claims"), pl.col("admission_date").alias("history_date"))
+        # a chain is an episode when one of its stays is in `stays`; its claims are the first such stay's
+        qualifying = run.events(s.stays).select("member_id", pl.col("event_id").alias("stay_id"), pl.lit(True).alias("_q"))
+        per_stay = chains.select("member_id", "chain", "stay_ids", "stay_claims", "admission_date").explode(
+            "stay_ids", "stay_claims").rename({"stay_ids": "stay_id", "stay_claims": "claims"})
+        stay_episodes = per_stay.join(qualifying, on=["member_id", "stay_id"], how="inner").group_by(
+            "member_id", "chain", maintain_order=True).agg(pl.col("claims").first(), pl.col("admission_date").first()
+                                                           .alias("history_date"))
 
         visits = run.events(s.visits)
         led = pl.DataFrame(schema={"member_id": pl.String, "chain": pl.Int64, "claims": pl.List(pl.String),

@@ -4,7 +4,9 @@ An event is identified by (member_id, event_id). `claims` lists every claim the 
 facility and professional claims of one visit); a claim-level condition holds when any of them meets it,
 and none of them is the event's own follow-up. `provider` is the rendering (else billing) NPI of a
 medical claim, null for fills and observations; `units` the units of service (1 when not billed in units).
-Steps may add columns: named dates, attributes from value sets, evidence of `with` conditions.
+Steps may add columns: named dates, attributes from value sets, evidence of `with` conditions, and
+`own_claims` when an event stands for several (one per day): its claim-level conditions see `claims`,
+but only `own_claims` are never its own follow-up.
 """
 
 from __future__ import annotations

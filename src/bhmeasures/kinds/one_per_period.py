@@ -58,10 +58,14 @@ class OnePerPeriodKind(StepKind):
     def evaluate(self, node: Any, run: Any) -> StepResult:
         source = run.events(node.step.from_)
         if node.step.days == 1:
+            # the kept event's conditions see every claim of the day (cohorts); only its own claims are
+            # never its own follow-up (another same-day visit can still initiate treatment)
             day = source.sort(*KEY).group_by("member_id", "index_date", maintain_order=True)
             claims = day.agg(pl.col("claims").explode().unique(maintain_order=True).alias("_all"))
-            kept = day.first().join(claims, on=["member_id", "index_date"]).with_columns(pl.col("_all").alias("claims")).drop("_all")
-            kept = kept.select(source.columns)
+            kept = day.first().join(claims, on=["member_id", "index_date"])
+            own = pl.col("own_claims") if "own_claims" in source.columns else pl.col("claims")
+            kept = kept.with_columns(own.alias("own_claims"), pl.col("_all").alias("claims")).drop("_all")
+            kept = kept.select(*source.columns, *([] if "own_claims" in source.columns else ["own_claims"]))
         else:
             kept = one_per_period(source, node.step.days)
         return StepResult(kept, dropped_frame(source, kept, node.reason))

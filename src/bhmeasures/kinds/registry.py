@@ -19,6 +19,7 @@ from bhmeasures.kinds import (  # noqa: F401 - each module registers its kind
     one_per_period,
     readmission_chain,
     stays,
+    transfer_chains,
     union,
 )
 from bhmeasures.kinds.base import STEP_KINDS, StepKind

@@ -8,7 +8,9 @@ the latest) is the evidence; `as: NAME` also keeps it as named columns (`NAME_da
 `NAME_claim_id`, `NAME_kind`, `NAME_provider` and every attribute the matched event carries, prefixed
 with `NAME_`), which later windows and conditions can use. An event's own claims never count for it
 (FUM: the ED visit is not its own follow-up) unless `counts_own_claim: true`. `same_day: other_provider`
-lets an event on the index date count only when its provider is known to differ from the event's.
+lets a claim on the index date count only when both providers are known and differ (fills and observations,
+which have no provider, always count). An event that combines several same-day events (`one_per_period:
+{days: 1}`) skips only its own claims (`own_claims`), so another visit of that day can still count.
 
 `without` keeps events that have no such event; there the event's own claims do count (an ED line on an
 inpatient claim is an ED visit followed by admission).
@@ -73,7 +75,7 @@ def _others(run: Any, m: EventMatch) -> pl.DataFrame:
     for name in names:
         f = run.events(name)
         kind = pl.col("kind") if ("kind" in f.columns and len(names) == 1) else pl.lit(name)
-        unit = pl.col("unit") if "unit" in f.columns else pl.lit(1, dtype=pl.Int64)
+        unit = pl.col("unit").fill_null(1) if "unit" in f.columns else pl.lit(1, dtype=pl.Int64)
         frames.append(f.with_columns(kind.alias("kind"), unit.cast(pl.Int64).alias("unit")))
     return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
 
@@ -90,7 +92,8 @@ def matches(events: pl.DataFrame, m: EventMatch, run: Any, *, skip_own: bool) ->
                            f"{m.as_}_kind": pl.String, f"{m.as_}_provider": pl.String})
         return pl.DataFrame(schema=schema)
     first, last = window_bounds(m.window, run.year)
-    ev = events.select(*KEY, first.alias("_w0"), last.alias("_w1"), pl.col("claims").alias("_own"),
+    own = pl.col("own_claims") if "own_claims" in events.columns else pl.col("claims")
+    ev = events.select(*KEY, first.alias("_w0"), last.alias("_w1"), own.alias("_own"),
                        pl.col("source").alias("_own_source"), pl.col("index_date").alias("_idx"),
                        pl.col("provider").alias("_prov"))
     ot = others.select(
@@ -108,8 +111,11 @@ def matches(events: pl.DataFrame, m: EventMatch, run: Any, *, skip_own: bool) ->
         # an event is never its own follow-up; it can be its own exclusion (see `without`)
         cond = cond & ~((pl.col("_o_source") == pl.col("_own_source")) & pl.col("evidence_claim_id").is_in(pl.col("_own")))
     if m.same_day == "other_provider":
+        # fills and observations have no provider and always count; a claim counts only when both providers
+        # are known and differ (an unknown provider cannot be told from the event's own)
         same_day = pl.col("evidence_date") == pl.col("_idx")
-        other = pl.col("_o_provider").is_null() | (pl.col("_prov").is_not_null() & (pl.col("_o_provider") != pl.col("_prov")))
+        known_other = pl.col("_prov").is_not_null() & pl.col("_o_provider").is_not_null() & (pl.col("_o_provider") != pl.col("_prov"))
+        other = (pl.col("_o_source") != "medical_claim") | known_other
         cond = cond & (~same_day | other)
     hits = pairs.filter(cond.fill_null(False))
     key_cols = {"date": "evidence_date", "provider": "_o_provider", "kind": "_o_kind", "unit": "_o_unit", "event": "_o_event"}
