@@ -27,16 +27,43 @@ def spellings(system: str, code: str) -> list[str]:
     return _variants(system, code, prefix=False)
 
 
+def ndc_layouts(code: str) -> set[str]:
+    """The FDA 10-digit layouts with dashes that convert to an 11-digit NDC by padding one segment:
+    5-4-2 always; 4-4-2 when the labeler starts with 0; 5-3-2 when the product does; 5-4-1 when the package does."""
+    if len(code) != 11 or not code.isdigit():
+        return set()
+    labeler, product, package = code[:5], code[5:9], code[9:]
+    out = {f"{labeler}-{product}-{package}"}
+    if labeler[0] == "0":
+        out.add(f"{labeler[1:]}-{product}-{package}")
+    if product[0] == "0":
+        out.add(f"{labeler}-{product[1:]}-{package}")
+    if package[0] == "0":
+        out.add(f"{labeler}-{product}-{package[1:]}")
+    return out
+
+
+# code systems whose letters mean the same in either case (f32.9 is F32.9)
+CASELESS = ("ICD10CM", "ICD10PCS", "CPT", "HCPCS", "NUCC", "UBTOB")
+
+
 def _variants(system: str, code: str, prefix: bool) -> list[str]:
-    """Spellings under which a code may appear in claims (ICD-10 with or without the dot, bill type with its 0)."""
+    """Spellings under which a code may appear in claims, each with one meaning: ICD-10 with or without the
+    dot, in either case; bill type with its leading 0; codes that lost their leading zeros; NDCs in the
+    dashed FDA layouts. Looking the spellings up costs nothing per row, unlike rewriting every code."""
+    out = {code}
     if system in ("ICD10CM", "ICD10PCS"):
-        return sorted({code, code.replace(".", "")})
-    if system == "UBTOB":
-        return [code, "0" + code] if (prefix or len(code) == 3) else [code]
-    if system in ("UBREV", "POS", "NDC") and not prefix and code.lstrip("0"):
+        out.add(code.replace(".", ""))
+    elif system == "UBTOB" and (prefix or len(code) == 3):
+        out.add("0" + code)
+    elif system in ("UBREV", "POS", "NDC") and not prefix and code.lstrip("0"):
         # a spreadsheet or integer column may have dropped the leading zeros ("450", "2")
-        return sorted({code, code.lstrip("0")})
-    return [code]
+        out.add(code.lstrip("0"))
+    if system == "NDC" and not prefix:
+        out |= ndc_layouts(code)
+    if system in CASELESS:
+        out |= {v.lower() for v in out}
+    return sorted(out)
 
 
 def _expand(system: str, prefix: str) -> list[str] | None:

@@ -243,7 +243,7 @@ def _dx_heads(codes: CodeIndex, value_set: str) -> list[str]:
     out: list[str] = []
     for letter, hs in sorted(by_letter.items()):
         out.extend([letter] if len(hs) > 4 else sorted(hs))
-    return out
+    return sorted({*out, *(h.lower() for h in out)})  # f32.9 is F32.9
 
 
 def _masks(codes: CodeIndex, families: set[str], schema: pl.Schema, stage: str, provider: pl.DataFrame | None) -> list[pl.Expr]:
