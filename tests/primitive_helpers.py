@@ -101,15 +101,15 @@ def compute(folder: Path, texts: list[str] | str, deck: Mapping[str, Any], year:
     return bhmeasures.compute_frames(tables, year, measures=measures, **kw)
 
 
-def detail_rows(result: Any, rate: str, measure: str | None = None) -> dict[str, dict[str, Any]]:
-    """event_id -> its detail row, for one rate."""
+def detail_rows(result: Any, rate: str, measure: str | None = None, key: str = "event_id") -> dict[str, dict[str, Any]]:
+    """event_id (or `key`: member_id when event ids repeat across members) -> its detail row, for one rate."""
     d = result.detail.filter(pl.col("rate_id") == rate)
     if measure:
         d = d.filter(pl.col("measure_id") == measure)
     out: dict[str, dict[str, Any]] = {}
     for r in d.iter_rows(named=True):
-        assert r["event_id"] not in out, f"two detail rows for {r['event_id']} in {rate}"
-        out[r["event_id"]] = r
+        assert r[key] not in out, f"two detail rows for {key} {r[key]} in {rate}"
+        out[r[key]] = r
     return out
 
 
