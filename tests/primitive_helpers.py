@@ -137,3 +137,19 @@ def counts(result: Any, rate: str, stratifier: str = "total", stratum: str = "to
 
 def issues_text(issues: list[Any]) -> str:
     return "\n".join(str(i) for i in issues)
+
+
+def define_frames(folder: Path, deck: Mapping[str, Any], measure: str, names: list[str], year: int = 2025,
+                  valuesets: list[Path] | None = None) -> dict[str, pl.DataFrame]:
+    """The events of some defines of a measure already written to `folder`, as the engine computes them (to
+    check columns the detail rows do not show, such as an episode's history_date)."""
+    from bhmeasures.api import plans, prepare_specs
+    from bhmeasures.engine.compute import prepare
+    from bhmeasures.engine.run import MeasureRun
+    from bhmeasures.inputs import inputs_from_frames
+
+    loaded, library = prepare_specs([folder], valuesets, [measure])
+    measure_plans = plans(loaded, library, year)
+    data = prepare(inputs_from_frames(deck_frames(deck)), measure_plans, library, year, lambda _m: None, {})
+    run = MeasureRun(measure_plans[0], data)
+    return {n: run.events(n) for n in names}
