@@ -443,3 +443,69 @@ def test_overlap_windows_and_evidence_choice(overlap_result: Any, rate: str, exp
     `evidence: latest` (also when `at_least: 2` asks for a count: the earliest completes it)."""
     rows = detail_rows(overlap_result, rate)
     assert {e: outcome(rows[e]) for e in expected} == expected
+
+
+# -- own-route evidence after an earlier step found evidence ------------------------------------------------------
+CHAINED_SPEC = spec("TOYCHAIN", """
+defines:
+  ED Visits:
+    encounters: {where: {code_in: ED}}
+  Phone Calls:
+    encounters: {where: {code_in: Telephone Visits}}
+  Peer Support:
+    encounters: {where: {code_in: Peer Support Services}}
+  Visits With A Call:
+    filter: {from: ED Visits, with: {events: Phone Calls, dated: [index_date + 1 day, index_date + 30 days]}}
+  Depression Or Peer Support:
+    filter:
+      from: Visits With A Call
+      any_of:
+        - where: {diagnosis_in: Major Depression}
+        - with: {events: Peer Support, dated: [index_date + 1 day, index_date + 30 days]}
+  Depression Visits Named:
+    filter: {from: Visits With A Call, where: {diagnosis_in: Major Depression}, evidence_as: dx}
+  Named Evidence Is The Visit Itself:
+    filter: {from: Depression Visits Named, attribute: {name: dx_claim_id, equals: claim_id}}
+populations:
+  initial_population: ED Visits
+  denominator: Visits With A Call
+  rates:
+    - {id: CHAIN-OR, numerator: Depression Or Peer Support}
+    - {id: CHAIN-NAMED, numerator: Named Evidence Is The Visit Itself}
+""", value_sets=["ED", "Telephone Visits", "Peer Support Services", "Major Depression"])
+CHAINED_DECK = {"members": members("A", "B"), "medical_claim": [
+    # A: a depression visit, then peer support on day 4, the call (the denominator's evidence) on day 9
+    ed("EA", "A", "2025-03-01", dx=DEPRESSION), line("SA", "A", "2025-03-05", PEER), line("PA", "A", "2025-03-10", PHONE),
+    # B: a depression visit and the call on day 9
+    ed("EB", "B", "2025-03-01", dx=DEPRESSION), line("PB", "B", "2025-03-10", PHONE),
+]}
+
+
+@pytest.fixture(scope="module")
+def chained(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return compute(tmp_path_factory.mktemp("chain"), CHAINED_SPEC, CHAINED_DECK)
+
+
+@pytest.mark.xfail(strict=True, reason="kinds/conditions/logic.py _earliest_evidence takes a route as met by the unit "
+                   "itself only when evidence_date is null, but a `where` route passes on the evidence columns the "
+                   "events carry from an earlier step (here the denominator's call), so that call is taken as the "
+                   "route's evidence: EA shows SA (March 5) and EB shows PB (March 10) instead of their own claims")
+def test_own_route_after_a_step_that_found_evidence(chained: Any) -> None:
+    """docs/spec-language.md: an event meets an `any_of` by any route; "its evidence is the earliest any route
+    found, a route with no other event being met by the event itself". The units come from a step that found a
+    call; the depression route finds no other event, so it is met by the visit (March 1), earlier than peer
+    support (March 5)."""
+    rows = detail_rows(chained, "CHAIN-OR")
+    assert {e: outcome(r) for e, r in rows.items()} == {
+        "EA": (True, True, "EA", "2025-03-01"), "EB": (True, True, "EB", "2025-03-01")}
+
+
+@pytest.mark.xfail(strict=True, reason="kinds/filter.py _name_evidence uses evidence_claim_id/evidence_date when "
+                   "present, and a filter whose conditions found nothing still carries the evidence of an earlier "
+                   "step (the call), so dx_claim_id is the call's claim, not the unit's")
+def test_evidence_as_without_evidence_names_the_unit_itself(chained: Any) -> None:
+    """docs/spec-language.md: "`evidence_as: NAME` keeps the filter's evidence (the event itself when none)". A
+    filter with only a `where` finds no other event, so dx_claim_id is the visit's own claim, even when an
+    earlier step (the denominator's `with`) found a call."""
+    rows = detail_rows(chained, "CHAIN-NAMED")
+    assert {e: r["numerator"] for e, r in rows.items()} == {"EA": True, "EB": True}
