@@ -346,17 +346,18 @@ def _bucket(deck: dict[str, Any], keep: set[str]) -> dict[str, Any]:
 
 def test_partial_counts_of_member_buckets_merge_into_the_single_run(tmp_path: Path) -> None:
     """Two member buckets computed apart and merged with `bhmeasures.finalize` give exactly the summary of one run
-    over all members (every rate, stratum and count: exclusions, exceptions, payer types seen in one bucket)."""
+    over all members (every rate, stratum and count: exclusions, exceptions, payer types seen in one bucket,
+    member-based units of members without any claim)."""
     folder = tmp_path / "specs"
-    for text in (POP_SPEC, STRAT_SPEC, STRAT_CALL_SPEC):
+    for text in (MEMBER_SPEC, POP_SPEC, STRAT_SPEC, STRAT_CALL_SPEC):
         write_spec(folder, text)
-    deck = {"members": POP_DECK["members"], "eligibility": STRAT_DECK["eligibility"],
-            "medical_claim": POP_DECK["medical_claim"] + STRAT_DECK["medical_claim"]}
+    deck = {"members": POP_DECK["members"] + MEMBER_DECK["members"], "eligibility": STRAT_DECK["eligibility"],
+            "medical_claim": POP_DECK["medical_claim"] + STRAT_DECK["medical_claim"] + MEMBER_DECK["medical_claim"]}
     whole = compute(folder, [], deck)
-    first = {"X1", "X2", "X3", "X4", "X5", "S1", "S4"}
+    first = {"X1", "X2", "X3", "X4", "X5", "S1", "S4", "E4", "E5"}
     everyone = {r["member_id"] for r in deck["members"]} | {r["member_id"] for r in deck["eligibility"]}
     parts = [compute(folder, [], _bucket(deck, ids)) for ids in (first, everyone - first)]
-    measures = ["TOYPOP", "TOYSTRAT", "TOYSTRATCALL"]
+    measures = ["TOYMEM", "TOYPOP", "TOYSTRAT", "TOYSTRATCALL"]  # the order a run over the folder computes them in
     merged = bhmeasures.finalize([p.partials for p in parts], 2025, measures=measures, specs=[folder])
     assert_frame_equal(merged, whole.summary)
     # the decks share the ED visits: TOYPOP also counts S1-S4 (S1 and S3 followed by calls), TOYSTRAT X1-X10
