@@ -295,3 +295,32 @@ def test_same_day_other_provider(same_day: Any, rate: str, expected: dict[str, t
     Without the option every call in the window counts."""
     rows = detail_rows(same_day, rate)
     assert {e: outcome(rows[e]) for e in expected} == expected
+
+
+@pytest.mark.xfail(strict=True, raises=(pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError), reason=(
+    "value-set attributes are always strings (engine/run.py MeasureRun.attribute, return_dtype String) and "
+    "kinds/conditions/attribute.py AttributeCondition.evaluate compares a column with the YAML value as written, "
+    "without casting: a string attribute against a number raises ComputeError, the Float64 result against a list "
+    "of integers raises InvalidOperationError"))
+@pytest.mark.parametrize(("test", "met"), [
+    ("{name: screen_threshold, equals: 11}", {"E1": False, "E2": False, "E3": True, "E4": True, "E5": False, "E7": False}),
+    ("{name: screen_threshold, at_least: 11}", {"E1": False, "E2": False, "E3": True, "E4": True, "E5": False, "E7": False}),
+    ("{name: screen_result, in: [10, 11]}", {"E1": True, "E2": False, "E3": True, "E4": True, "E5": False, "E7": False}),
+])
+def test_numeric_attributes_compared_with_numbers(tmp_path: Path, test: str, met: dict[str, bool]) -> None:
+    """`attribute` compares "a column the events carry with a value" (docs/spec-language.md): a numeric
+    attribute of a value set (an instrument's threshold, written `threshold=11`) with a number, and the numeric
+    result with a list of numbers (`in: [10, 11]`)."""
+    text = header("TOYOBSNUM", "event") + SCREEN_SETS + SCREEN_DEFINES + f"""
+  Visits Meeting The Test:
+    filter: {{from: Visits With A Screen, attribute: {test}}}
+populations:
+  initial_population: ED Visits
+  denominator: Visits With A Screen
+  rates:
+    - {{id: OBS-NUM, numerator: Visits Meeting The Test}}
+"""
+    result = compute(tmp_path / "specs", text, SCREEN_DECK, valuesets=[attribute_sets(tmp_path / "vs")],
+                     observation=OBSERVATIONS)
+    rows = detail_rows(result, "OBS-NUM")
+    assert {e: r["numerator"] for e, r in rows.items() if r["denominator"]} == met
