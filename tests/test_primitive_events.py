@@ -146,12 +146,19 @@ defines:
     filter:
       from: Calls After The Stay
       with: {events: Peer Support, dated: [contact_date + 1 day, contact_date + 7 days]}
+  Visits In The Called Set:
+    filter: {from: Visits Followed By An Admission, in: Calls After The Stay}
+  Peer Support Within A Week Of The Imported Call:
+    filter:
+      from: Visits In The Called Set
+      with: {events: Peer Support, dated: [contact_date + 1 day, contact_date + 7 days]}
 populations:
   initial_population: ED Visits
   denominator: Visits Followed By An Admission
   rates:
     - {id: NAMED-CALL, numerator: Calls After The Stay}
     - {id: NAMED-PEER, numerator: Peer Support Within A Week Of The Call}
+    - {id: NAMED-IN, numerator: Peer Support Within A Week Of The Imported Call}
 """, value_sets=["ED", "Inpatient Stay", "Telephone Visits", "Peer Support Services"])
 
 # every ED visit on March 1; the stay admitted March 5, discharged March 15: calls count March 16 - April 8
@@ -183,11 +190,16 @@ def named_result(tmp_path_factory: pytest.TempPathFactory) -> Any:
     ("NAMED-CALL", "E6", (True, True, "C6", "2025-03-15")),  # a same-day stay: the next day is in the window
     ("NAMED-PEER", "E2", (True, True, "R2", "2025-03-23")),  # contact_date + 7 days
     ("NAMED-PEER", "E3", NO),  # peer support on the call's date and 8 days after it
+    # `in: Calls After The Stay` brings contact_date along to a step that did not name it
+    ("NAMED-IN", "E2", (True, True, "R2", "2025-03-23")),
+    ("NAMED-IN", "E3", NO),
+    ("NAMED-IN", "E1", NO),
 ])
 def test_windows_on_named_dates(named_result: Any, rate: str, event: str, expected: tuple) -> None:
     """`with ... as: admit` keeps the matched stay's admission and discharge as admit_date / admit_end_date;
     a later filter's window `[admit_end_date + 1 day, admit_date + 34 days]` is resolved per unit from them, and
-    `evidence_as: contact` makes the filter's evidence (the call) an anchor for the next step."""
+    `evidence_as: contact` makes the filter's evidence (the call) an anchor for the next step, and `in:` that
+    filter brings contact_date along."""
     assert outcome(detail_rows(named_result, rate)[event]) == expected
 
 
