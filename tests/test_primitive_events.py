@@ -7,7 +7,6 @@ files give) and the tests assert the detail rows computed by hand, boundaries in
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
