@@ -45,7 +45,7 @@ def test_outputs_follow_the_contract(sample: Path, tmp_path: Path) -> None:
     detail = pl.read_parquet(out / "detail.parquet")
     # the contract's columns first, in its order; then what the contract grew (initial population, exceptions)
     assert summary.columns == ["measure_id", "rate_id", "stratifier", "stratum", "denominator", "numerator", "exclusions", "rate",
-                               "initial_population", "exceptions"]
+                               "initial_population", "exceptions", "scoring"]
     assert detail.columns == ["measure_id", "rate_id", "member_id", "event_id", "index_date", "denominator", "numerator",
                               "excluded", "reason", "evidence_claim_id", "evidence_date", "entity_id", "exception"]
     assert {"total", "age_band", "entity"} <= set(summary["stratifier"])

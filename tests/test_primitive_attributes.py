@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 
 import bhmeasures
@@ -103,9 +102,6 @@ def test_fill_attributes_carried_and_compared(fills: Any, rate: str, expected: d
     assert {e: outcome(rows[e]) for e in expected} == expected
 
 
-@pytest.mark.xfail(strict=True, reason="an `attribute` test on a column that a `with ... as` of the SAME filter adds "
-                   "runs before it (conditions run cheapest first: attribute cost 0, with cost 3) and finds no column, "
-                   "so every event is silently removed; bhm validate reports nothing")
 def test_attribute_on_named_evidence_of_the_same_filter(tmp_path: Path) -> None:
     """A filter lists conditions that must all hold (docs/spec-language.md, Filter conditions): `with ... as:
     nxt` and `attribute: {name: nxt_drug, not_equals: drug}` in one filter keep the starts whose next fill is
@@ -226,10 +222,6 @@ def test_observation_results_and_attributes_compared_with_values(screens: Any) -
         "E1": False, "E2": False, "E3": True, "E4": True, "E5": False, "E7": False}
 
 
-@pytest.mark.xfail(strict=True, raises=pl.exceptions.ComputeError, reason=(
-    "comparing the numeric `result` with a value-set attribute (`threshold`, always a string) raises polars "
-    "ComputeError 'cannot compare string with numeric type (f64)': engine/run.py MeasureRun.attribute returns "
-    "String and kinds/conditions/attribute.py AttributeCondition.evaluate compares without casting"))
 def test_observation_result_at_least_the_instruments_threshold(tmp_path: Path) -> None:
     """`attribute: {name: result, at_least: threshold}` compares two columns, the result with the code's
     threshold: PHQ-9 (threshold 10) 10 is positive and 9 is not; PHQ-A (threshold 11) 10 is not and 11 is; a
@@ -297,11 +289,6 @@ def test_same_day_other_provider(same_day: Any, rate: str, expected: dict[str, t
     assert {e: outcome(rows[e]) for e in expected} == expected
 
 
-@pytest.mark.xfail(strict=True, raises=(pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError), reason=(
-    "value-set attributes are always strings (engine/run.py MeasureRun.attribute, return_dtype String) and "
-    "kinds/conditions/attribute.py AttributeCondition.evaluate compares a column with the YAML value as written, "
-    "without casting: a string attribute against a number raises ComputeError, the Float64 result against a list "
-    "of integers raises InvalidOperationError"))
 @pytest.mark.parametrize(("test", "met"), [
     ("{name: screen_threshold, equals: 11}", {"E1": False, "E2": False, "E3": True, "E4": True, "E5": False, "E7": False}),
     ("{name: screen_threshold, at_least: 11}", {"E1": False, "E2": False, "E3": True, "E4": True, "E5": False, "E7": False}),

@@ -497,10 +497,6 @@ def chained(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return compute(tmp_path_factory.mktemp("chain"), CHAINED_SPEC, CHAINED_DECK)
 
 
-@pytest.mark.xfail(strict=True, reason="kinds/conditions/logic.py _earliest_evidence takes a route as met by the unit "
-                   "itself only when evidence_date is null, but a `where` route passes on the evidence columns the "
-                   "events carry from an earlier step (here the denominator's call), so that call is taken as the "
-                   "route's evidence: EA shows SA (March 5) and EB shows PB (March 10) instead of their own claims")
 def test_own_route_after_a_step_that_found_evidence(chained: Any) -> None:
     """docs/spec-language.md: an event meets an `any_of` by any route; "its evidence is the earliest any route
     found, a route with no other event being met by the event itself". The units come from a step that found a
@@ -511,9 +507,6 @@ def test_own_route_after_a_step_that_found_evidence(chained: Any) -> None:
         "EA": (True, True, "EA", "2025-03-01"), "EB": (True, True, "EB", "2025-03-01")}
 
 
-@pytest.mark.xfail(strict=True, reason="kinds/filter.py _name_evidence uses evidence_claim_id/evidence_date when "
-                   "present, and a filter whose conditions found nothing still carries the evidence of an earlier "
-                   "step (the call), so dx_claim_id is the call's claim, not the unit's")
 def test_evidence_as_without_evidence_names_the_unit_itself(chained: Any) -> None:
     """docs/spec-language.md: "`evidence_as: NAME` keeps the filter's evidence (the event itself when none)". A
     filter with only a `where` finds no other event, so dx_claim_id is the visit's own claim, even when an

@@ -368,9 +368,6 @@ def test_partial_counts_of_member_buckets_merge_into_the_single_run(tmp_path: Pa
     assert counts(parts[0], "POP-FU") != counts(whole, "POP-FU")
 
 
-@pytest.mark.xfail(strict=True, reason="member_units makes units with claim_id null (kinds/member_units.py), and "
-                   "engine/populations.py rate_detail falls back on the unit's own claim_id for a numerator met without "
-                   "separate evidence, so evidence_claim_id stays null on a met numerator")
 def test_member_unit_numerators_satisfy_the_detail_invariants(member_sets: Any) -> None:
     """tests/deckutil.py check_invariants states the rules every detail table obeys "whatever the deck", among them
     that evidence_claim_id is given exactly when the numerator is met. A member unit met through a set without

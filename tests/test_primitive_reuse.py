@@ -154,8 +154,6 @@ def test_unknown_named_condition_is_a_validation_issue_with_a_hint(tmp_path: Pat
          "TOYREUSE.yaml", 15)]
 
 
-@pytest.mark.xfail(strict=True, reason="spec/loader.py _Resolver.resolve memoises only successful resolutions: each "
-                   "variant extending a parent that fails to resolve resolves it again and repeats its issues")
 def test_a_parents_issue_is_reported_once_whatever_extends_it(tmp_path: Path) -> None:
     """With two variants extending the misnamed parent, `bhm validate` still reports the problem once (it
     "reports every problem at once with file:line"); today it is listed three times, identical."""
@@ -310,9 +308,6 @@ populations:
     ]), found
 
 
-@pytest.mark.xfail(strict=True, reason="validation checks the dates windows and `after`/`before` read "
-                   "(kinds/conditions/attribute.py dates_used), not the column an `attribute` test names; an unknown "
-                   "name makes AttributeCondition.evaluate drop every event silently")
 def test_an_attribute_on_a_column_the_events_do_not_carry(tmp_path: Path) -> None:
     """Gap (not promised by docs/spec-language.md, which lists "windows on dates the events do not carry"): an
     `attribute: {name: initiation_end_date, after: MY-11-27}` on events that carry no such date (a misspelt or
