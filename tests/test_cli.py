@@ -84,7 +84,7 @@ def test_csv_format_and_json_stdout(sample: Path, tmp_path: Path) -> None:
 
 def test_unknown_measure_is_a_clear_error(sample: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["compute", "--data", str(sample), "--out", str(tmp_path / "o"), "--measures", "FUX"])
-    assert result.exit_code == ExitCode.SPEC_INVALID
+    assert result.exit_code == ExitCode.USAGE_ERROR
     assert "unknown measure 'FUX'" in result.output and "did you mean 'FU" in result.output
     assert not (tmp_path / "o").exists()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +13,11 @@ import polars as pl
 from bhmeasures.bundled import specs_dir, valuesets_dir
 from bhmeasures.engine import ComputeResult
 from bhmeasures.engine import compute as _compute
-from bhmeasures.errors import Issue, SpecError
+from bhmeasures.errors import Issue, SpecError, UsageError
 from bhmeasures.inputs import Inputs, find_tables, inputs_from_frames, read_inputs
 from bhmeasures.spec import LoadedSpec, load_specs, validate_paths
-from bhmeasures.yamlio import did_you_mean
 from bhmeasures.valuesets import ValueSetLibrary, load_value_sets
+from bhmeasures.yamlio import did_you_mean
 
 
 def _stamp(paths: list[Path], pattern: str) -> tuple:
@@ -45,15 +46,16 @@ def _specs(paths: tuple[Path, ...], library: ValueSetLibrary, _stamp: tuple) -> 
 
 
 def select_specs(loaded: list[LoadedSpec], measures: list[str] | None) -> list[LoadedSpec]:
+    """The asked-for specs in the order asked (each once); an unknown id is a usage error (exit 2)."""
     if not measures:
         return loaded
     by_id = {s.spec.id: s for s in loaded}
-    unknown = [m for m in measures if m not in by_id]
+    unknown = [m for m in dict.fromkeys(measures) if m not in by_id]
     if unknown:
-        issues = [Issue("--measures", None, f"unknown measure '{m}'.",
-                        did_you_mean(m, list(by_id)) or f"Known measures: {', '.join(sorted(by_id))}.") for m in unknown]
-        raise SpecError(issues)
-    return [by_id[m] for m in measures]
+        known = f"Known measures: {', '.join(sorted(by_id))}."
+        raise UsageError("\n".join(" ".join(filter(None, [f"unknown measure '{m}'.", did_you_mean(m, list(by_id)), known]))
+                                    for m in unknown))
+    return [by_id[m] for m in dict.fromkeys(measures)]
 
 
 def validate(paths: list[Path] | None = None, valuesets: list[Path] | None = None) -> tuple[list[LoadedSpec], list[Issue]]:
@@ -91,7 +93,7 @@ def open_inputs(data: Path | None, tables: dict[str, Path] | None = None) -> Inp
     return read_inputs(find_tables(data, tables or {}))
 
 
-def compute_frames(tables: dict[str, pl.DataFrame], year: int, measures: list[str] | None = None, **kw) -> ComputeResult:  # noqa: ANN003
+def compute_frames(tables: dict[str, pl.DataFrame], year: int, measures: list[str] | None = None, **kw) -> ComputeResult:
     """Compute from in-memory tables (strings or typed columns), checked like files."""
     return compute(inputs_from_frames(tables), year, measures, **kw)
 
@@ -118,14 +120,15 @@ def run(
     """What `bhm compute` does: check specs and inputs, compute, write results atomically."""
     from bhmeasures import __version__
     from bhmeasures.engine import compute as engine_compute
-    from bhmeasures.outputs import build_manifest, write_results
+    from bhmeasures.outputs import build_manifest, check_out_folder, write_results
 
     say = progress or (lambda _m: None)
     loaded, library = prepare_specs(specs or None, valuesets or None, measures)
+    check_out_folder(out, ["summary." + fmt, "detail." + fmt, "manifest.json"], "manifest.json", ["summary", "detail"])
     say("reading inputs")
     inputs = open_inputs(data, tables)
     result = engine_compute(inputs, loaded, library, year, progress)
     say("writing results")
     manifest = build_manifest(result, loaded, library, inputs, year, __version__)
     files = write_results(result, manifest, out, fmt)
-    return RunResult(result, out.resolve(), files, manifest)
+    return RunResult(result, Path(os.path.realpath(out)), files, manifest)

@@ -51,6 +51,13 @@ _KIND_TEXT = {DATE: "dates (YYYY-MM-DD or YYYYMMDD)", INT: "whole numbers", FLOA
 _hash_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bhm-sha256")
 
 
+def cancel_pending_hashes() -> None:
+    """Drop input files still waiting to be hashed (an interrupted run will not write its manifest)."""
+    global _hash_pool  # a fresh pool for the runs after this one (tests run many in one process)
+    _hash_pool.shutdown(wait=False, cancel_futures=True)
+    _hash_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bhm-sha256")
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
