@@ -143,15 +143,14 @@ def _render_summary(console: Console, run: api.RunResult, year: int) -> None:
     s = run.result.summary
     summary_file = next((p.name for p in run.files if p.name.startswith("summary.")), "the summary file")
     entity_rows = s.filter(pl.col("stratifier") == "entity").height
-    caption = [
+    legend = [
         "denominator: events that meet the measure's criteria; numerator: those with the follow-up in time;",
         "exclusions: events taken out of the denominator by an exclusion; rate % = numerator / denominator;",
         "- : no events in the denominator (0/0), so no rate; the notes below say what the files lacked.",
     ]
     if entity_rows:
-        caption.append(f"Not shown: {entity_rows:,} rows of entity strata (rates per attributed entity), in {summary_file}.")
-    table = Table(title=f"bhm rates, measurement year {year}", title_justify="left",
-                  caption="\n".join(caption), caption_justify="left")
+        legend.append(f"Not shown: {entity_rows:,} rows of entity strata (rates per attributed entity), in {summary_file}.")
+    table = Table(title=f"bhm rates, measurement year {year}", title_justify="left")
     for col, justify in (("rate", "left"), ("stratum", "left"), ("denominator", "right"), ("numerator", "right"),
                          ("exclusions", "right"), ("rate %", "right")):
         table.add_column(col, justify=justify)
@@ -164,6 +163,8 @@ def _render_summary(console: Console, run: api.RunResult, year: int) -> None:
         style = "bold" if row["stratifier"] == "total" else "dim"
         table.add_row(name, stratum, f"{row['denominator']:,}", f"{row['numerator']:,}", f"{row['exclusions']:,}", pct, style=style)
     console.print(table)
+    for line in legend:
+        console.print(f"[dim]{line}[/]", highlight=False, soft_wrap=True)
     console.print(f"wrote {', '.join(p.name for p in run.files)} to {shown_path(run.out)}  "
                   f"({run.result.timings.get('total', 0):.2f} s)", highlight=False)
 
