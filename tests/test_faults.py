@@ -146,6 +146,29 @@ def test_lowercase_codes_in_csv_give_the_same_rates(tmp_path: Path) -> None:
     assert totals(tmp_path / "out") == EXPECTED
 
 
+# The engine matches these spellings through its value-set lookup (no per-row rewrite of large Parquet files);
+# that change is the lead's. Each test fails today; remove the mark when it passes.
+ENGINE_SPELLING = pytest.mark.xfail(strict=True, reason="engine: code spellings in the value-set lookup, not built yet")
+
+
+@ENGINE_SPELLING
+def test_lowercase_codes_in_parquet_give_the_same_rates(tmp_path: Path) -> None:
+    tables = with_columns(frames(), lambda c: c in ("diagnosis_code_1", "hcpcs_code"), lambda c: c.str.to_lowercase())
+    assert compute(write_parquet(tmp_path / "d", tables), tmp_path / "out").exit_code == 0
+    assert totals(tmp_path / "out") == EXPECTED
+
+
+@ENGINE_SPELLING
+@pytest.mark.parametrize("ndc", ["00054-0176-13", "0054-0176-13", "00054-176-13"])  # FDA 5-4-2, 4-4-2, 5-3-2 layouts
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_dashed_ndcs_give_the_same_rates(tmp_path: Path, fmt: str, ndc: str) -> None:
+    pharmacy = PHARMACY.replace("00054017613", ndc)
+    data = write_data(tmp_path / "d", pharmacy_claim=pharmacy) if fmt == "csv" else write_parquet(
+        tmp_path / "d", frames(pharmacy_claim=pharmacy))
+    assert compute(data, tmp_path / "out").exit_code == 0
+    assert totals(tmp_path / "out") == EXPECTED
+
+
 def test_iso_date_times_and_yyyymmdd_text_give_the_same_rates(tmp_path: Path) -> None:
     medical = MEDICAL.replace("2025-03-01,2025-03-05,2025-03-01", "2025-03-01 00:00:00,2025-03-05T00:00:00,20250301")
     pharmacy = PHARMACY.replace("2025-04-04", "2025-04-04T09:30:00Z")
