@@ -28,12 +28,12 @@ from bhmeasures.outputs.writer import TEMP_MARK, _host
 PAUSED_RUN = """
 import sys, time
 import bhmeasures.outputs.writer as writer
-real = writer._sha256
+real = writer.sha256_file
 def paused(path):
     sys.stderr.write("WRITING\\n"); sys.stderr.flush()
     time.sleep(float(sys.argv[1]))
     return real(path)
-writer._sha256 = paused
+writer.sha256_file = paused
 from bhmeasures.cli import main
 main(sys.argv[2:], prog_name="bhm")
 """
@@ -119,6 +119,7 @@ def test_a_users_file_named_like_a_result_is_never_overwritten(data: Path, tmp_p
 def test_an_empty_folder_is_used_and_a_file_is_refused(data: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
+    (empty / ".DS_Store").write_bytes(b"a file manager's")
     assert compute(data, empty).exit_code == 0
     assert assert_consistent(empty) == ["summary.parquet", "detail.parquet"]
     (tmp_path / "afile").write_text("x")

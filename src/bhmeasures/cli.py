@@ -151,9 +151,8 @@ def _render_summary(console: Console, run: api.RunResult, year: int) -> None:
     if entity_rows:
         legend.append(f"Not shown: {entity_rows:,} rows of entity strata (rates per attributed entity), in {summary_file}.")
     table = Table(title=f"bhm rates, measurement year {year}", title_justify="left")
-    for col, justify in (("rate", "left"), ("stratum", "left"), ("denominator", "right"), ("numerator", "right"),
-                         ("exclusions", "right"), ("rate %", "right")):
-        table.add_column(col, justify=justify)
+    for col in ("rate", "stratum", "denominator", "numerator", "exclusions", "rate %"):
+        table.add_column(col, justify="left" if col in ("rate", "stratum") else "right")
     for row in s.iter_rows(named=True):
         if row["stratifier"] == "entity":
             continue

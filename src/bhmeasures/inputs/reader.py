@@ -13,13 +13,13 @@ conversions are lazy expressions that run only on the lines the measures keep.
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from bhmeasures.digest import sha256_file
 from bhmeasures.errors import InputError, UsageError, shown_path, shown_value
 from bhmeasures.inputs.schema import (
     BOOL,
@@ -56,14 +56,6 @@ def cancel_pending_hashes() -> None:
     global _hash_pool  # a fresh pool for the runs after this one (tests run many in one process)
     _hash_pool.shutdown(wait=False, cancel_futures=True)
     _hash_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bhm-sha256")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -140,7 +132,8 @@ def find_tables(data_dir: Path | None, overrides: dict[str, Path]) -> dict[str, 
                 found[table] = matches[0]
     for table, path in overrides.items():
         if not path.is_file():
-            problems.append(f"{shown_path(path)}: file for table {table} does not exist.")
+            problems.append(f"{shown_path(path)}: file for table {table} "
+                            f"{'is a folder' if path.is_dir() else 'does not exist'}.")
         else:
             found[table] = path
     for table in REQUIRED_TABLES:
@@ -414,7 +407,7 @@ def _examples(t: _Table, source: pl.LazyFrame, check: _Check) -> str:
     where, label = (LINE, "line") if LINE in schema else ("_bhm_row", "row")
     if where not in schema:
         source = source.with_row_index(where, offset=1)
-    id_col = ROW_ID.get(t.name)
+    id_col = ROW_ID[t.name]
     extra = [id_col] if id_col in schema and id_col not in check.show else []
     rows = source.filter(check.bad.fill_null(False)).select(where, *check.show, *extra).head(_EXAMPLES).collect()
     shown = []
@@ -511,7 +504,7 @@ def read_inputs(paths: dict[str, Path]) -> Inputs:
     files = {}
     for t in tables:
         rows = t.frame.select(pl.len()).collect().item()
-        files[t.name] = InputFile(t.name, t.shown, rows, _hash_pool.submit(_sha256, paths[t.name]))
+        files[t.name] = InputFile(t.name, t.shown, rows, _hash_pool.submit(sha256_file, paths[t.name]))
     return Inputs(frames, files)
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 import polars as pl
 
+from bhmeasures.digest import sha256_file
 from bhmeasures.engine import ComputeResult
 from bhmeasures.errors import BhmError, UsageError, shown_path
 from bhmeasures.inputs import Inputs
@@ -44,6 +45,7 @@ from bhmeasures.valuesets import ValueSetLibrary
 
 FORMATS = ("parquet", "csv")
 TEMP_MARK = ".bhm-tmp-"
+OS_METADATA = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})  # a file manager's, in any folder it shows
 
 
 class WriteError(BhmError):
@@ -127,7 +129,7 @@ def _refusal(out: Path, shown: str, names: list[str], manifest: str, tables: lis
     for folder in writable:
         if not os.access(folder, os.W_OK | os.X_OK):
             return f"cannot write the result folder {shown}: {shown_path(folder)} is not writable; choose another --out."
-    present = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    present = sorted(p.name for p in out.iterdir() if p.name not in OS_METADATA) if out.exists() else []
     if not present:
         return None
     owned = owned_files(out, manifest, tables)
@@ -222,14 +224,6 @@ def _glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _commit(tmp: Path, out: Path, names: list[str], manifest: str, tables: list[str]) -> None:
     if not out.exists():
         os.replace(tmp, out)
@@ -264,7 +258,7 @@ def publish(out: Path, fill: Callable[[Path], list[str]], manifest: str, documen
     try:
         tmp.mkdir()  # mode 0777 less the umask, as any folder the user makes
         names = [n for n in fill(tmp) if n != manifest]
-        outputs = [{"file": n, "sha256": _sha256(tmp / n)} for n in names]
+        outputs = [{"file": n, "sha256": sha256_file(tmp / n)} for n in names]
         (tmp / manifest).write_text(json.dumps({**document, "outputs": outputs}, indent=2, default=str) + "\n",
                                     encoding="utf-8")
         names.append(manifest)
