@@ -132,6 +132,19 @@ def test_whole_numbers_stored_as_floats_are_integers(tmp_path: Path) -> None:
     assert totals(tmp_path / "out") == EXPECTED
 
 
+def test_database_export_types_are_read(tmp_path: Path) -> None:
+    """Decimals, small unsigned integers, categoricals and UTC nanosecond timestamps, as warehouses export them."""
+    tables = frames()
+    tables["pharmacy_claim"] = tables["pharmacy_claim"].with_columns(pl.col("days_supply").cast(pl.Decimal(10, 0)))
+    tables["provider"] = tables["provider"].with_columns(pl.col("npi").cast(pl.Decimal(12, 0)))
+    tables["medical_claim"] = tables["medical_claim"].with_columns(pl.col("rendering_npi").cast(pl.Decimal(12, 0)),
+                                                                   pl.col("claim_line_number").cast(pl.UInt8))
+    tables["eligibility"] = tables["eligibility"].with_columns(
+        pl.col("gender").cast(pl.Categorical), pl.col("birth_date").str.to_date().cast(pl.Datetime("ns", "UTC")))
+    assert compute(write_parquet(tmp_path / "d", tables), tmp_path / "out").exit_code == 0
+    assert totals(tmp_path / "out") == EXPECTED
+
+
 def test_fractional_days_supply_is_refused(tmp_path: Path) -> None:
     tables = frames()
     tables["pharmacy_claim"] = tables["pharmacy_claim"].with_columns(pl.col("days_supply").cast(pl.Float64) + 0.5)

@@ -199,7 +199,7 @@ def _is_ymd(v: pl.Expr) -> pl.Expr:
 
 
 def _whole(column: str) -> pl.Expr:
-    c = pl.col(column)
+    c = pl.col(column).cast(pl.Float64)  # decimals too
     return c.is_null() | (c.is_finite() & (c == c.round(0)))
 
 
