@@ -219,6 +219,15 @@ def test_csv_lines_with_fewer_or_more_fields_than_the_header_are_refused(tmp_pat
                    "medical_claim.csv: 1 line(s) have more fields than the header's 14, e.g. line 4 (16 fields)")
 
 
+def test_null_written_by_a_database_export_is_empty(tmp_path: Path) -> None:
+    medical = MEDICAL.replace(",111,100,,,F32.9,\n", ",111,100,NULL,NULL,F32.9,NULL\n")
+    assert compute(write_data(tmp_path / "d", medical_claim=medical), tmp_path / "out").exit_code == 0
+    assert totals(tmp_path / "out") == EXPECTED
+    out = tmp_path / "out2"
+    assert_refused(compute(write_data(tmp_path / "d2", pharmacy_claim=PHARMACY.replace("RX2,M2", "RX2,NULL")), out), out,
+                   "pharmacy_claim.csv: column member_id is empty in 1 row(s), e.g. line 3 (claim_id RX2)")
+
+
 def test_quoted_commas_line_breaks_and_blank_lines_are_read(tmp_path: Path) -> None:
     eligibility = ELIGIBILITY.replace("M2,1990-06-15,male", 'M2,1990-06-15,"ma\nle"') + "\n\n"
     pharmacy = PHARMACY.replace("RX2,", '"RX2",') + "\n"

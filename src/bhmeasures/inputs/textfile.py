@@ -17,6 +17,7 @@ import polars as pl
 LINE = "_bhm_line"  # each row's line number in the file, for messages; not part of the typed table
 _SHOWN = 3
 _COUNTS = {"line": pl.Int64, "fields": pl.Int64}  # fields is 0 on a blank line
+NULL_TEXT = ["", "NULL", "null", "Null"]  # how database exports write a missing value
 
 
 def _records_by_csv_module(path: Path) -> pl.DataFrame:
@@ -69,7 +70,7 @@ def read_text_table(path: Path, shown: str) -> tuple[pl.DataFrame | None, list[s
                         'Put values that contain commas in double quotes ("a, b").')
     if problems:
         return None, problems
-    frame = pl.read_csv(path, infer_schema=False, null_values=[""])
+    frame = pl.read_csv(path, infer_schema=False, null_values=NULL_TEXT)
     duplicated = sorted({c.split("_duplicated_")[0] for c in frame.columns if "_duplicated_" in c})
     if duplicated:
         return None, [f"{shown}: column(s) {', '.join(duplicated)} appear more than once in the header; keep one of each."]
