@@ -350,3 +350,15 @@ def test_every_command_exits_2_on_bad_usage(tmp_path: Path, monkeypatch: pytest.
     assert result.exit_code == ExitCode.USAGE_ERROR, result.output
     assert expected in result.output
     assert "internal error" not in result.output and "Traceback" not in result.output
+
+
+def test_library_calls_refuse_a_year_outside_the_sane_range(tmp_path: Path) -> None:
+    import bhmeasures
+    from bhmeasures import api
+    from bhmeasures.errors import UsageError
+
+    with pytest.raises(UsageError, match="year 1800 is outside 1900-2100"):
+        bhmeasures.compute_frames(frames(), 1800)
+    with pytest.raises(UsageError, match="year 99999"):
+        api.run(write_data(tmp_path / "d"), {}, 99999, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -45,6 +45,14 @@ def _specs(paths: tuple[Path, ...], library: ValueSetLibrary, _stamp: tuple) -> 
     return load_specs(list(paths), library)
 
 
+YEARS = (1900, 2100)  # a measurement year outside them is a typo, and would compute all zeros
+
+
+def check_year(year: int) -> None:
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise UsageError(f"year {year} is outside {YEARS[0]}-{YEARS[1]}; give the measurement year, e.g. 2025.")
+
+
 def select_specs(loaded: list[LoadedSpec], measures: list[str] | None) -> list[LoadedSpec]:
     """The asked-for specs in the order asked (each once); an unknown id is a usage error (exit 2)."""
     if not measures:
@@ -84,6 +92,7 @@ def compute(
     progress: Callable[[str], None] | None = None,
 ) -> ComputeResult:
     """Compute measures over checked inputs (see `open_inputs` and `inputs_from_frames`)."""
+    check_year(year)
     loaded, library = prepare_specs(specs, valuesets, measures)
     return _compute(inputs, loaded, library, year, progress)
 
@@ -95,6 +104,7 @@ def open_inputs(data: Path | None, tables: dict[str, Path] | None = None) -> Inp
 
 def compute_frames(tables: dict[str, pl.DataFrame], year: int, measures: list[str] | None = None, **kw) -> ComputeResult:
     """Compute from in-memory tables (strings or typed columns), checked like files."""
+    check_year(year)
     return compute(inputs_from_frames(tables), year, measures, **kw)
 
 
@@ -120,11 +130,12 @@ def run(
     """What `bhm compute` does: check specs and inputs, compute, write results atomically."""
     from bhmeasures import __version__
     from bhmeasures.engine import compute as engine_compute
-    from bhmeasures.outputs import build_manifest, check_out_folder, write_results
+    from bhmeasures.outputs import build_manifest, check_results_folder, write_results
 
     say = progress or (lambda _m: None)
     loaded, library = prepare_specs(specs or None, valuesets or None, measures)
-    check_out_folder(out, ["summary." + fmt, "detail." + fmt, "manifest.json"], "manifest.json", ["summary", "detail"])
+    check_year(year)
+    check_results_folder(out, fmt)
     say("reading inputs")
     inputs = open_inputs(data, tables)
     result = engine_compute(inputs, loaded, library, year, progress)

@@ -21,7 +21,7 @@ from bhmeasures.inputs.schema import TABLES
 from bhmeasures.yamlio import did_you_mean
 
 err = Console(stderr=True)
-YEAR = click.IntRange(1900, 2100)  # a year outside it is a typo, and would compute all zeros
+YEAR = click.IntRange(*api.YEARS)
 
 
 def _fail(message: str, code: ExitCode) -> None:

@@ -308,6 +308,15 @@ def write_atomically(out: Path, tables: dict[str, pl.DataFrame], documents: dict
     return publish(out, fill, manifest, documents[manifest], list(tables))
 
 
+RESULT_TABLES = ("summary", "detail")
+
+
+def check_results_folder(out: Path, fmt: str = "parquet") -> None:
+    """Raise UsageError, before any work, when `bhm compute` may not write its results into `out`."""
+    check_out_folder(out, [*(f"{t}.{fmt}" for t in RESULT_TABLES), "manifest.json"], "manifest.json", list(RESULT_TABLES))
+
+
 def write_results(result: ComputeResult, manifest: dict[str, Any], out: Path, fmt: str = "parquet") -> list[Path]:
     """summary, detail and manifest.json (last)."""
-    return write_atomically(out, {"summary": result.summary, "detail": result.detail}, {"manifest.json": manifest}, fmt)
+    tables = dict(zip(RESULT_TABLES, (result.summary, result.detail), strict=True))
+    return write_atomically(out, tables, {"manifest.json": manifest}, fmt)
