@@ -84,6 +84,9 @@ class CodeIndex:
     library: ValueSetLibrary
     bits: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     _count: dict[str, int] = field(default_factory=dict)
+    # (family, chunk) -> its lookup tables, built once (a scan asks for them for every dictionary it reads)
+    _built: dict[tuple[str, int], tuple[dict[str, int], dict[str, int]]] = field(default_factory=dict)
+    _lookups: dict[tuple[str, str, int], tuple[pl.Series, pl.Enum] | None] = field(default_factory=dict)
 
     def register(self, value_set: str) -> None:
         for system in self.library[value_set].systems:
@@ -92,6 +95,8 @@ class CodeIndex:
                 n = self._count.get(family, 0)
                 self.bits[(family, value_set)] = divmod(n, BITS)
                 self._count[family] = n + 1
+                self._built.clear()
+                self._lookups.clear()
 
     def families(self, value_set: str) -> list[str]:
         return sorted({SYSTEM_FAMILY[s] for s in self.library[value_set].systems})
@@ -122,6 +127,11 @@ class CodeIndex:
         return exact, prefixes
 
     def _tables(self, family: str, chunk: int) -> tuple[dict[str, int], dict[str, int]]:
+        if (family, chunk) not in self._built:
+            self._built[(family, chunk)] = self._build_tables(family, chunk)
+        return self._built[(family, chunk)]
+
+    def _build_tables(self, family: str, chunk: int) -> tuple[dict[str, int], dict[str, int]]:
         exact: dict[str, int] = {}
         prefixes: dict[str, int] = {}
         for (fam, name), (c, bit) in self.bits.items():
@@ -134,15 +144,23 @@ class CodeIndex:
                 prefixes[head] = prefixes.get(head, 0) | (1 << bit)
         return exact, prefixes
 
+    def _exact_lookup(self, family: str, chunk: int) -> tuple[pl.Series, pl.Enum] | None:
+        key = ("exact", family, chunk)
+        if key not in self._lookups:
+            exact, _ = self._tables(family, chunk)
+            keys = sorted(exact)
+            self._lookups[key] = (pl.Series([exact[k] for k in keys], dtype=pl.UInt64), pl.Enum(keys)) if keys else None
+        return self._lookups[key]
+
     def mask(self, family: str, chunk: int, column: pl.Expr) -> pl.Expr:
         """UInt64 mask of the value sets (of this chunk) that contain the code in `column`."""
-        exact, prefixes = self._tables(family, chunk)
+        _, prefixes = self._tables(family, chunk)
         parts: list[pl.Expr] = []
-        if exact:
+        lookup = self._exact_lookup(family, chunk)
+        if lookup is not None:
             # a cast to an Enum of the known codes is one hash probe; unknown codes become null
-            keys = sorted(exact)
-            masks = pl.Series([exact[k] for k in keys], dtype=pl.UInt64)
-            parts.append(pl.lit(masks).gather(column.cast(pl.Enum(keys), strict=False).to_physical()))
+            masks, enum = lookup
+            parts.append(pl.lit(masks).gather(column.cast(enum, strict=False).to_physical()))
         if len(prefixes) <= FEW_PREFIXES:
             parts += [pl.when(column.str.starts_with(p)).then(pl.lit(m, dtype=pl.UInt64)) for p, m in sorted(prefixes.items())]
         else:

@@ -1,22 +1,24 @@
-"""One pass over the claim lines, narrowing in three steps, cheapest first.
+"""One pass over the claim lines, batch by batch, code columns as dictionaries.
 
-1. Anchors (`_Anchors`): a compact superset test the Parquet reader applies while reading, so it
-   decodes member, claim and date columns only for the lines that pass (about 1 in 20).
-2. Stage A (`_StageA`): on those lines, one Enum lookup per code column (HCPCS, revenue, bill type,
-   POS, taxonomy) gives exact value-set bit masks; diagnoses are tested by their first letters. The
-   conditions' own and/or structure then keeps about 1 line in 70.
-3. Stage B: on the kept lines, exact diagnosis masks and the rendering provider's taxonomy (claim line,
-   else provider table), and one boolean column per condition.
+Every source condition and every claim-level leaf of every asked-for measure is answered in the same
+pass. A code column of a batch comes as its distinct codes and a position per row (inputs/batches.py),
+so membership in every value set at once is a bit mask computed once per distinct code and looked up per
+row; a condition is then a few integer tests. Only lines that meet a source condition (or a claim-level
+leaf that is not on the claim header) are kept, with a boolean column per condition; every later step
+works on those few lines. Batches are smaller than a row group, so memory stays bounded however the
+files were written.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from bhmeasures.engine.codes import CodeIndex
 from bhmeasures.inputs import Inputs
+from bhmeasures.inputs.batches import Batch, CodeColumn, table_batches
 from bhmeasures.inputs.schema import DX_COLUMNS, PCS_COLUMNS
 from bhmeasures.spec.base import Predicate
 
@@ -28,9 +30,10 @@ FAMILY_COLUMNS = {
 HEADER_FAMILIES = {"dx", "tob"}
 MEDICAL_BASE = ("member_id", "claim_id", "claim_type", "claim_start_date", "claim_end_date")
 MEDICAL_DATES = ("claim_line_start_date", "claim_line_end_date", "admission_date", "discharge_date")
-# what tells the parts of one stay apart (kinds/stays.py), who rendered the service, and its units
+# what tells the parts of one stay apart (kinds/stays.py), who rendered the service, its units and payment
 STAY_COLUMNS = ("bill_type_code", "facility_npi", "billing_npi")
 EVENT_ATTRIBUTE_COLUMNS = ("rendering_npi", "service_unit_quantity", "paid_amount")
+TAXONOMY_COLUMNS = ("rendering_taxonomy_code", "rendering_npi", "billing_npi")
 
 
 def leaves(p: Predicate) -> list[Predicate]:
@@ -113,139 +116,6 @@ def _exact(p: Predicate, codes: CodeIndex, families: set[str]) -> pl.Expr:
     return pl.any_horizontal(tests) if tests else pl.lit(False)
 
 
-class _StageA:
-    """Cheap conditions that every line meeting a condition meets too; exact except for diagnoses."""
-
-    def __init__(self, codes: CodeIndex, schema: pl.Schema, provider_npis: dict[str, list[str]]) -> None:
-        self.codes, self.schema, self.provider_npis = codes, schema, provider_npis
-        self.families: set[str] = set()
-        self.heads: dict[str, pl.Expr] = {}
-
-    def _head(self, column: str, head: str) -> pl.Expr:
-        name = f"_h_{column}_{head}"
-        self.heads.setdefault(name, pl.col(column).str.starts_with(head))
-        return pl.col(name)
-
-    def leaf(self, p: Predicate) -> pl.Expr:
-        name = p.code_in or p.diagnosis_in or p.principal_diagnosis_in
-        fams = self.codes.families(name) if p.code_in else ["dx"]
-        parts = []
-        for family in fams:
-            if family == "dx":
-                if "dx" not in self.codes.families(name):
-                    continue
-                cols = ["diagnosis_code_1"] if p.principal_diagnosis_in else [c for c in DX_COLUMNS if c in self.schema]
-                parts += [self._head(c, h) for h in _dx_heads(self.codes, name) for c in cols if c in self.schema]
-                continue
-            self.families.add(family)
-            test = self.codes.test(family, name, _mask_name(family, p, "A"))
-            if family == "taxonomy":
-                npis = self.provider_npis.get(name, [])
-                test = pl.any_horizontal([test, *[pl.col(c).is_in(npis) for c in ("rendering_npi", "billing_npi") if npis and c in self.schema]])
-            parts.append(test)
-        return pl.any_horizontal(parts) if parts else pl.lit(False)
-
-    def condition(self, p: Predicate) -> pl.Expr | None:
-        """None when no cheap test narrows the condition."""
-        if p.any_of is not None:
-            parts = [self.condition(c) for c in p.any_of]
-            return None if any(x is None for x in parts) else pl.any_horizontal(parts)
-        if p.all_of is not None:
-            parts = [x for c in p.all_of if (x := self.condition(c)) is not None]
-            return pl.all_horizontal(parts) if parts else None
-        if p.not_ is not None or p.claim_type is not None:
-            return None
-        return self.leaf(p)
-
-
-class _Anchors:
-    """A compact superset test the Parquet reader can apply while scanning (predicate pushdown).
-
-    For each condition, pick codes a matching line must carry in some column: any_of needs the union
-    of its parts' anchors; all_of needs only one part's, and takes the cheapest: the share of a sample's
-    lines it passes plus OP_COST per test it adds (measured at 1M members: a test costs about what
-    passing a tenth of the lines on to the exact stage does). Per column the anchors merge into one
-    `is_in` (plus a few `starts_with`), so the reader decodes the other columns only for lines that pass.
-    """
-
-    OP_COST = 0.1
-
-    def __init__(self, codes: CodeIndex, schema: pl.Schema, provider_npis: dict[str, list[str]], sample: pl.DataFrame) -> None:
-        self.codes, self.schema, self.provider_npis, self.sample = codes, schema, provider_npis, sample
-
-    def _leaf(self, p: Predicate) -> dict[str, tuple[set[str], set[str]]]:
-        name = p.code_in or p.diagnosis_in or p.principal_diagnosis_in
-        out: dict[str, tuple[set[str], set[str]]] = {}
-
-        def add(column: str, exact: set[str], prefixes: set[str]) -> None:
-            if column in self.schema:
-                e, x = out.setdefault(column, (set(), set()))
-                e.update(exact)
-                x.update(prefixes)
-
-        for family in (self.codes.families(name) if p.code_in else ["dx"]):
-            if family == "dx":
-                if "dx" in self.codes.families(name):
-                    cols = ["diagnosis_code_1"] if p.principal_diagnosis_in else DX_COLUMNS
-                    for c in cols:
-                        add(c, set(), set(_dx_heads(self.codes, name)))
-                continue
-            exact, prefixes = self.codes.codes_of(name, family)
-            for c in (("rendering_taxonomy_code",) if family == "taxonomy" else FAMILY_COLUMNS[family]):
-                add(c, exact, prefixes)
-            if family == "taxonomy":
-                for c in ("rendering_npi", "billing_npi"):
-                    add(c, set(self.provider_npis.get(name, [])), set())
-        return out
-
-    def of(self, p: Predicate) -> dict[str, tuple[set[str], set[str]]] | None:
-        """column -> (codes, prefixes) a line meeting `p` must match in at least one column; None if no anchor."""
-        if p.any_of is not None:
-            merged: dict[str, tuple[set[str], set[str]]] = {}
-            for child in p.any_of:
-                a = self.of(child)
-                if a is None:
-                    return None
-                for c, (e, x) in a.items():
-                    me, mx = merged.setdefault(c, (set(), set()))
-                    me.update(e)
-                    mx.update(x)
-            return merged
-        if p.all_of is not None:
-            options = [a for c in p.all_of if (a := self.of(c)) is not None]
-            return min(options, key=self.cost) if options else None
-        if p.not_ is not None or p.claim_type is not None:
-            return None
-        return self._leaf(p)
-
-    def cost(self, anchor: dict[str, tuple[set[str], set[str]]]) -> float:
-        tests = sum(bool(exact) + len(prefixes) for exact, prefixes in anchor.values())
-        passed = 0.0 if self.sample.is_empty() else float(self.sample.select(self.expr(anchor).mean()).item() or 0.0)
-        return passed + self.OP_COST * tests
-
-    @staticmethod
-    def expr(anchor: dict[str, tuple[set[str], set[str]]]) -> pl.Expr:
-        parts = []
-        for c, (exact, prefixes) in sorted(anchor.items()):
-            if exact:
-                parts.append(pl.col(c).is_in(sorted(exact)))
-            parts += [pl.col(c).str.starts_with(x) for x in sorted(prefixes)]
-        return pl.any_horizontal(parts).fill_null(False) if parts else pl.lit(False)
-
-
-def _dx_heads(codes: CodeIndex, value_set: str) -> list[str]:
-    """Short leading strings that every ICD-10-CM code of the set starts with."""
-    vs = codes.library[value_set]
-    heads = {c[:3] for c in vs.codes.get("ICD10CM", set()) | vs.prefixes.get("ICD10CM", set())}
-    by_letter: dict[str, set[str]] = {}
-    for h in heads:
-        by_letter.setdefault(h[0], set()).add(h)
-    out: list[str] = []
-    for letter, hs in sorted(by_letter.items()):
-        out.extend([letter] if len(hs) > 4 else sorted(hs))
-    return sorted({*out, *(h.lower() for h in out)})  # f32.9 is F32.9
-
-
 def _masks(codes: CodeIndex, families: set[str], schema: pl.Schema, stage: str, provider: pl.DataFrame | None) -> list[pl.Expr]:
     exprs: list[pl.Expr] = []
     for family in sorted(families):
@@ -284,86 +154,149 @@ def _taxonomy(schema: pl.Schema, provider: pl.DataFrame | None) -> pl.Expr:
     return pl.coalesce(parts) if parts else pl.lit(None, dtype=pl.String)
 
 
-def _provider_npis(codes: CodeIndex, provider: pl.DataFrame | None, value_sets: set[str]) -> dict[str, list[str]]:
-    """Per taxonomy value set: the NPIs whose provider-table taxonomy is in it."""
-    out: dict[str, list[str]] = {}
-    if provider is None or provider.is_empty():
+def _provider_taxonomy(inputs: Inputs) -> dict[str, str]:
+    if "provider" not in inputs.frames:
+        return {}
+    prov = inputs.frames["provider"].select("npi", "taxonomy_code").drop_nulls().unique("npi", keep="first").collect().sort("npi")
+    return dict(zip(prov["npi"].to_list(), prov["taxonomy_code"].to_list(), strict=True))
+
+
+@dataclass
+class _DictionaryMasks:
+    """Value-set masks of each distinct code of a batch's columns: per family, the dictionaries of all its columns
+    are tested in one query (one entry more per column, 0, for rows whose value is empty), then looked up per row."""
+
+    codes: CodeIndex
+    npi_taxonomy: dict[str, str]
+    exprs: dict[str, list[pl.Expr]] = field(default_factory=dict)
+
+    def _family_exprs(self, family: str) -> list[pl.Expr]:
+        if family not in self.exprs:
+            self.exprs[family] = [self.codes.mask(family, chunk, pl.col("v")).alias(f"c{chunk}")
+                                  for chunk in range(self.codes.chunks(family))]
+        return self.exprs[family]
+
+    def _taxonomies(self, values: pl.Series) -> pl.Series:
+        keys = list(self.npi_taxonomy)
+        if not keys:
+            return pl.Series([None] * len(values), dtype=pl.String)
+        return values.replace_strict(keys, [self.npi_taxonomy[k] for k in keys], default=None, return_dtype=pl.String)
+
+    def family_masks(self, columns: list[CodeColumn], family: str, via_npi: list[bool] | None = None) -> list[list[np.ndarray]]:
+        """Per column, per chunk: the mask of every row (and, for taxonomy, a last list: has a taxonomy)."""
+        parts = []
+        for i, col in enumerate(columns):
+            values = self._taxonomies(col.values) if via_npi and via_npi[i] else col.values
+            parts.append(pl.concat([values, pl.Series([None], dtype=pl.String)]))
+        sizes = [len(p) for p in parts]
+        frame = pl.DataFrame({"v": pl.concat(parts) if parts else pl.Series([], dtype=pl.String)})
+        table = frame.select(*self._family_exprs(family), pl.col("v").is_not_null().alias("has"))
+        out = []
+        start = 0
+        for col, size in zip(columns, sizes, strict=True):
+            part = table.slice(start, size)
+            luts = [part[f"c{chunk}"].to_numpy() for chunk in range(self.codes.chunks(family))]
+            rows = [lut[col.index] for lut in luts]  # position -1 (empty) reads the extra last entry
+            if via_npi is not None:
+                rows.append(part["has"].to_numpy()[col.index])
+            out.append(rows)
+            start += size
         return out
-    for name in sorted(value_sets):
-        if "taxonomy" not in codes.families(name):
-            continue
-        exact, prefixes = codes.codes_of(name, "taxonomy")
-        hit = pl.col("taxonomy_code").is_in(sorted(exact))
-        for p in prefixes:
-            hit = hit | pl.col("taxonomy_code").str.starts_with(p)
-        out[name] = provider.filter(hit)["npi"].to_list()
+
+
+def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _DictionaryMasks) -> dict[str, np.ndarray]:
+    """The mask columns `_exact` conditions read, for every row of the batch."""
+    out: dict[str, np.ndarray] = {}
+    zero = np.zeros(batch.rows, dtype=np.uint64)
+    for family in sorted(families):
+        chunks = range(codes.chunks(family))
+        if family == "dx":
+            dx = [c for c in DX_COLUMNS if c in batch.codes]
+            per_column = luts.family_masks([batch.codes[c] for c in dx], "dx")
+            for chunk in chunks:
+                principal = per_column[0][chunk] if dx else zero
+                anyx = principal.copy()
+                for masks in per_column[1:]:
+                    anyx |= masks[chunk]
+                out[f"_m_dxp_{chunk}"], out[f"_m_dxany_{chunk}"] = principal, anyx
+        elif family == "taxonomy":
+            # the rendering provider's taxonomy: the claim line's, else the provider table's by rendering, then billing NPI
+            cols = [c for c in TAXONOMY_COLUMNS if c in batch.codes]
+            per_column = luts.family_masks([batch.codes[c] for c in cols], "taxonomy",
+                                           via_npi=[c != "rendering_taxonomy_code" for c in cols])
+            for chunk in chunks:
+                m, filled = zero.copy(), np.zeros(batch.rows, dtype=bool)
+                for masks in per_column:
+                    has = masks[-1]
+                    take = has & ~filled
+                    m[take] = masks[chunk][take]
+                    filled |= has
+                out[f"_m_taxonomy_{chunk}"] = m
+        else:
+            cols = [c for c in FAMILY_COLUMNS[family] if c in batch.codes]
+            per_column = luts.family_masks([batch.codes[c] for c in cols], family)
+            for chunk in chunks:
+                m = zero.copy()
+                for masks in per_column:
+                    m |= masks[chunk]
+                out[f"_m_{family}_{chunk}"] = m
     return out
 
 
 def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
-    """Lines that match any source or claim condition, with a boolean column per condition."""
-    conditions = {**plan.medical_sources, **plan.claim_leaves}
-    if not conditions:
+    """Lines that meet a source condition (or a line-level claim leaf), with a boolean column per condition."""
+    if not plan.medical_sources:
         return pl.DataFrame()
-    frame = inputs.frames["medical_claim"]
-    schema = frame.collect_schema()
-    families_b: set[str] = set()
-    flags = {k: _exact(p, plan.codes, families_b) for k, p in conditions.items()}
-    provider = None
-    if "taxonomy" in families_b and "provider" in inputs.frames:
-        provider = inputs.frames["provider"].select("npi", "taxonomy_code").drop_nulls().unique("npi").collect()
-    value_sets = {v for p in conditions.values() for v in p.value_sets()}
-    stage_a = _StageA(plan.codes, schema, _provider_npis(plan.codes, provider, value_sets))
+    conditions = {**plan.medical_sources, **plan.claim_leaves}
+    families: set[str] = set()
+    flags = {k: _exact(p, plan.codes, families) for k, p in conditions.items()}
     # claim conditions on header fields can be read from any kept line of the claim, so they need not keep lines
-    line_level = [p for k, p in plan.claim_leaves.items() if plan.leaf_families(p) - HEADER_FAMILIES]
-    cheap = [stage_a.condition(p) for p in [*plan.medical_sources.values(), *line_level]]
-
-    needed = {c for c in (*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS) if c in schema}
-    all_families = families_b | stage_a.families
-    needed |= {c for f in all_families if f in FAMILY_COLUMNS for c in FAMILY_COLUMNS[f] if c in schema}
-    if "dx" in all_families or stage_a.heads:
-        needed |= {c for c in DX_COLUMNS if c in schema}
-    if "taxonomy" in all_families:
-        needed |= {c for c in ("rendering_taxonomy_code", "rendering_npi", "billing_npi") if c in schema}
-    lf = frame.select(sorted(needed))
-    anchor_columns = [c for c in (*DX_COLUMNS, *FAMILY_COLUMNS["hcpcs"], *FAMILY_COLUMNS["rev"], *FAMILY_COLUMNS["tob"],
-                                  *FAMILY_COLUMNS["pos"], *PCS_COLUMNS, "rendering_taxonomy_code", "rendering_npi",
-                                  "billing_npi") if c in schema]
-    anchors = _Anchors(plan.codes, schema, stage_a.provider_npis, frame.select(anchor_columns).head(200_000).collect())
-    found = [anchors.of(p) for p in [*plan.medical_sources.values(), *line_level]]
-    if all(a is not None for a in found):
-        merged: dict[str, tuple[set[str], set[str]]] = {}
-        for a in found:
-            for c, (e, x) in a.items():
-                me, mx = merged.setdefault(c, (set(), set()))
-                me.update(e)
-                mx.update(x)
-        lf = frame.filter(_Anchors.expr(merged)).select(sorted(needed))
-    if all(c is not None for c in cheap):
-        lf = lf.with_columns(_masks(plan.codes, stage_a.families, schema, "A", None) + [e.alias(n) for n, e in stage_a.heads.items()])
-        lf = lf.filter(pl.any_horizontal(cheap))
-        done = stage_a.families - {"taxonomy"}
-    else:
-        done = set()
-    lf = lf.with_columns(_masks(plan.codes, families_b - done, schema, "B", provider))
-    date = (lambda c: pl.col(c) if c in schema else pl.lit(None, dtype=pl.Date))
-    lf = lf.with_columns(**flags).filter(pl.any_horizontal(list(plan.medical_sources))).select(
+    line_level = [k for k, p in plan.claim_leaves.items() if plan.leaf_families(p) - HEADER_FAMILIES]
+    keep = pl.any_horizontal([*plan.medical_sources, *line_level])
+    schema = inputs.frames["medical_claim"].collect_schema()
+    code_columns = {"bill_type_code"}
+    for family in families:
+        code_columns |= set(DX_COLUMNS) if family == "dx" else set(TAXONOMY_COLUMNS) if family == "taxonomy" else set(FAMILY_COLUMNS[family])
+    code_columns = {c for c in code_columns if c in schema}
+    plain = [c for c in (*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS)
+             if c in schema and c not in code_columns]
+    luts = _DictionaryMasks(plan.codes, _provider_taxonomy(inputs) if "taxonomy" in families else {})
+    parts = []
+    for batch in table_batches(inputs, "medical_claim", plain, sorted(code_columns)):
+        masks = pl.DataFrame(_batch_masks(batch, families, plan.codes, luts))
+        if "claim_type" in batch.frame.columns:
+            masks = masks.with_columns(batch.frame["claim_type"])
+        flagged = masks.select(**flags) if flags else masks
+        rows = np.flatnonzero(flagged.select(keep).to_series().to_numpy())
+        if not len(rows):
+            continue
+        index = pl.Series(rows, dtype=pl.UInt32)
+        carried = [batch.codes[c].take(rows).alias(c) for c in sorted(code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS})]
+        parts.append(pl.concat([batch.frame.select(plain)[index], pl.DataFrame(carried), flagged[index]], how="horizontal"))
+    if not parts:
+        cols = {c: schema[c] for c in plain}
+        empty = pl.DataFrame(schema={**cols, **{c: pl.String for c in code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS}},
+                                     **dict.fromkeys(flags, pl.Boolean)})
+        parts = [empty]
+    lines = pl.concat(parts, how="vertical_relaxed")
+    have = set(lines.columns)
+    date = (lambda c: pl.col(c) if c in have else pl.lit(None, dtype=pl.Date))
+    text = (lambda c: pl.col(c) if c in have else pl.lit(None, dtype=pl.String))
+    return lines.select(
         "member_id", "claim_id",
         pl.coalesce(date("claim_line_start_date"), pl.col("claim_start_date")).alias("service_date"),
         pl.coalesce(date("claim_line_end_date"), pl.col("claim_end_date")).alias("service_end_date"),
         pl.coalesce(date("admission_date"), pl.col("claim_start_date")).alias("admission_date"),
         pl.coalesce(date("discharge_date"), pl.col("claim_end_date")).alias("discharge_date"),
         "claim_start_date", "claim_end_date",
-        *[(pl.col(c) if c in schema else pl.lit(None, dtype=pl.String)).alias(c) for c in STAY_COLUMNS],
-        pl.coalesce(*[pl.col(c) for c in ("rendering_npi", "billing_npi") if c in schema], pl.lit(None, dtype=pl.String))
-        .alias("provider"),
-        (pl.col("service_unit_quantity").round(0).cast(pl.Int64, strict=False) if "service_unit_quantity" in schema
+        *[text(c).alias(c) for c in STAY_COLUMNS],
+        pl.coalesce(text("rendering_npi"), text("billing_npi")).alias("provider"),
+        (pl.col("service_unit_quantity").round(0).cast(pl.Int64, strict=False) if "service_unit_quantity" in have
          else pl.lit(None, dtype=pl.Int64)).alias("units"),
-        ((pl.col("paid_amount") * 100).round(0).cast(pl.Int64, strict=False) if "paid_amount" in schema
+        ((pl.col("paid_amount") * 100).round(0).cast(pl.Int64, strict=False) if "paid_amount" in have
          else pl.lit(None, dtype=pl.Int64)).alias("paid_cents"),
         *flags,
     )
-    return lf.collect(engine="streaming")
 
 
 def pharmacy_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:

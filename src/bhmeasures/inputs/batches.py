@@ -53,7 +53,8 @@ class Batch:
 
 
 _CONTRACT_ARROW = {STR: (pa.string(), pa.large_string(), pa.string_view()), DATE: (pa.date32(),),
-                   INT: (pa.int8(), pa.int16(), pa.int32(), pa.int64()), FLOAT: (pa.float32(), pa.float64())}
+                   INT: (pa.int8(), pa.int16(), pa.int32(), pa.int64()),
+                   FLOAT: (pa.float32(), pa.float64(), pa.int8(), pa.int16(), pa.int32(), pa.int64())}
 
 
 def _as_written(path: Path, table: str, columns: list[str]) -> bool:
