@@ -17,6 +17,7 @@ from bhmeasures.engine.populations import (
 from bhmeasures.engine.run import MeasureRun, RunData
 from bhmeasures.errors import InputError
 from bhmeasures.inputs import Inputs
+from bhmeasures.inputs.observation import check_scores, scored_codes
 from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.plan.model import MeasurePlan
 from bhmeasures.valuesets import ValueSetLibrary
@@ -126,6 +127,10 @@ def prepare(inputs: Inputs, plans: list[MeasurePlan], library: ValueSetLibrary, 
     observations = observation_rows(inputs, scan)
     timings["scan"] = time.perf_counter() - t
     _check_used_lines(inputs, lines, rx)
+    if observations is not None:  # a scored instrument needs a numeric result
+        obs_vs = {v for p in scan.observation_sources.values() for v in p.value_sets()}
+        path = inputs.files["observation"].path
+        check_scores(observations, scored_codes(library, obs_vs), path, not path.lower().endswith(".parquet"))
     t = time.perf_counter()
     # members without a kept line or fill cannot have a claim event; keep them all when a measure's units come
     # from eligibility (every enrolled member, birthdays)

@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from bhmeasures.errors import InputError
+from bhmeasures.inputs import observation
 from bhmeasures.inputs.schema import (
     BOOL, DATE, FLOAT, INT, POLARS_TYPES, REQUIRED_TABLES, STR, TABLES, ZERO_PADDED, column_types,
 )
@@ -211,6 +212,8 @@ def _normalise(table: str, frame: pl.LazyFrame, path: str, csv_like: bool) -> tu
     if table == "attribution":
         rules.append(("end_date", "is before start_date", pl.col("end_date") < pl.col("start_date")))
     label, offset = ("line", 2) if csv_like else ("row", 1)
+    if table == "observation":
+        problems.extend(observation.check_table(frame, path, label, offset))
     # each list of tests is counted in one pass over the frame it reads (raw strings or typed values)
     not_parsed = [(c, f"has {{n}} value(s) that are not {_KIND_TEXT[kind]}", e) for c, kind, e in checks]
     broken = [(c, f"{text} in {{n}} row(s)", e.fill_null(False)) for c, text, e in rules]

@@ -3,7 +3,8 @@
 `{name: screening_result, at_least: screening_threshold}` keeps events whose named evidence scored at
 or above the instrument's threshold; `{name: initiation_kind, equals: Initiation Admissions}` those
 initiated by an admission; `{name: initiation_end_date, after: MY-11-27}` those whose initiating stay
-ends after November 27. A comparison with a missing value does not hold.
+ends after November 27. A text column compared with a numeric one is read as numbers (an instrument's
+threshold from its value set against the numeric `result`). A comparison with a missing value does not hold.
 """
 
 from __future__ import annotations
@@ -51,10 +52,14 @@ class AttributeTest(Model):
         return next(o for o in _OPS if getattr(self, o) is not None)
 
 
-def _operand(value: Scalar, columns: list[str], year: int) -> pl.Expr:
-    """Another column when the value names one the events carry, else the value itself."""
-    if isinstance(value, str) and value in columns:
-        return pl.col(value)
+def _operand(value: Scalar, schema: pl.Schema, column: str) -> pl.Expr:
+    """Another column when the value names one the events carry, else the value itself. A text column
+    compared with a numeric one is read as numbers (value-set attributes such as a threshold are text)."""
+    if isinstance(value, str) and value in schema:
+        other = pl.col(value)
+        if schema[column].is_numeric() and schema[value] == pl.String:
+            other = other.str.strip_chars().cast(pl.Float64, strict=False)
+        return other
     return pl.lit(value)
 
 
@@ -97,7 +102,7 @@ class AttributeCondition(ConditionKind):
         elif op == "is_true":
             cond = col == rhs
         else:
-            other = _operand(rhs, events.columns, run.year)
+            other = _operand(rhs, events.schema, value.name)
             cond = {"equals": col == other, "not_equals": col != other, "at_least": col >= other, "above": col > other,
                     "at_most": col <= other, "below": col < other}[op]
         return Outcome(events.filter(cond.fill_null(False)))
