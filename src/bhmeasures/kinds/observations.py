@@ -21,6 +21,7 @@ class Observations(StepModel):
 
     where: Predicate
     attributes: dict[str, str] = {}
+    optional: bool = False  # true: the measure runs without an observation table (this step then finds none)
 
     @field_validator("attributes")
     @classmethod
@@ -35,6 +36,9 @@ class ObservationsKind(StepKind):
     key = "observations"
     model = Observations
     table = "observation"
+
+    def needs_table(self, step: Observations) -> str | None:
+        return None if step.optional else self.table
 
     def predicates(self, step: Observations) -> list[Predicate]:
         return [step.where]
@@ -56,6 +60,8 @@ class ObservationsKind(StepKind):
         out = ["observations where", *s.where.describe_lines("  "), "one event per result, dated on the observation date; "
                "result = the numeric result, result_text = the result as written"]
         out += [f"carries {col} = attribute '{ref}'" for col, ref in s.attributes.items()]
+        if s.optional:
+            out.append("optional: without an observation table the measure runs and this step finds none")
         return out
 
     def evaluate(self, node: Any, run: Any) -> StepResult:
