@@ -12,8 +12,11 @@ from click.testing import CliRunner
 from bhmeasures.cli import main
 from bhmeasures.errors import ExitCode
 
-RATES = {"FUH-7", "FUH-30", "FUA-7", "FUA-30", "FUM-7", "FUM-30", "IET-INIT", "IET-ENG", "CO-FUH-7", "CO-FUA-7", "CO-SUD-ENG"}
-MEASURES = {"FUH", "FUA", "FUM", "IET", "CO-FUH", "CO-FUA", "CO-SUD-ENG"}
+RATES = {"FUH-7", "FUH-30", "FUA-7", "FUA-30", "FUM-7", "FUM-30", "IET-INIT", "IET-ENG", "CO-FUH-7", "CO-FUA-7", "CO-SUD-ENG",
+         "CDF", "DSF-SCREEN", "DSF-FOLLOWUP", "DEV-12", "DEV-24", "DEV-36", "DEV-TOTAL", "CO-DEP-FU", "CO-FOSTER-BH",
+         "CO-BH-ENG"}
+MEASURES = {"FUH", "FUA", "FUM", "IET", "CO-FUH", "CO-FUA", "CO-SUD-ENG", "CDF", "DSF-E", "DEV", "CO-DEP-FU", "CO-FOSTER-BH",
+            "CO-BH-ENG"}
 
 
 @pytest.fixture(scope="module")
