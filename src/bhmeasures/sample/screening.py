@@ -231,7 +231,7 @@ def plant(chunk: Any, eligibility: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataF
     # -- foster care -------------------------------------------------------------------------------------------
     single = eligibility.group_by("member_id", maintain_order=True).len().filter(pl.col("len") == 1)["member_id"]
     ids = chunk.member_ids
-    is_single = ids.is_in(single).to_numpy()
+    is_single = ids.is_in(single.implode()).to_numpy()
     foster = np.flatnonzero((age >= 1) & (age <= 17) & is_single & (chunk.len1 >= 200) & (rng.random(n) < FOSTER_SHARE))
     new = foster[rng.random(len(foster)) < FOSTER_NEW_SHARE]
     start = chunk.cs1[new] + rng.integers(0, np.maximum(np.minimum(chunk.len1[new] - 60, 330), 1), len(new))
