@@ -130,7 +130,11 @@ TUVA = Path(__file__).resolve().parents[2] / "shared" / "external" / "tuva-synth
 @pytest.mark.skipif(not TUVA.exists(), reason="the shared Tuva files sit beside the project")
 def test_real_tuva_files_say_what_they_could_not_support(tmp_path: Path) -> None:
     tables = [f"--table={t}={TUVA / f'{t}_seed.csv'}" for t in ("eligibility", "medical_claim", "pharmacy_claim")]
-    result = CliRunner().invoke(main, ["compute", *tables, "--year", "2017", "--out", str(tmp_path / "o"), "--json"])
+    # claims only: DSF-E (observations) and CO-FOSTER-BH (foster_care) are skipped with the reason (exit 5)
+    result = CliRunner().invoke(main, ["compute", *tables, "--year", "2017", "--out", str(tmp_path / "all"), "--quiet"])
+    assert result.exit_code == 5 and "DSF-E" in result.output and "CO-FOSTER-BH" in result.output, result.output
+    result = CliRunner().invoke(main, ["compute", *tables, "--year", "2017", "--measures", "FUH,FUA,FUM,IET,CDF,DEV",
+                                       "--out", str(tmp_path / "o"), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     notes = " | ".join(payload["notes"])
