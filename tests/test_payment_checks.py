@@ -49,8 +49,7 @@ def _line_of(path: Path, needle: str) -> int:
 def _errors(r: Result) -> list[str]:
     assert r.exit_code == ExitCode.INPUT_INVALID, r.output
     assert "Traceback" not in r.output and "internal error" not in r.output
-    text = r.output.removeprefix("error: ")
-    return [line for line in text.splitlines() if line.strip()]
+    return [line.removeprefix("error: ") for line in r.output.splitlines() if line.strip()]
 
 
 def test_decimal_commas_in_inputs_and_results_stop_the_run(tmp_path: Path) -> None:

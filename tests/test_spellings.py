@@ -123,12 +123,9 @@ SPELLINGS = [
     Spelling("parquet, integer ids in every table", "parquet", lambda t, _: columns(typed(t), IDS, lambda c: c.cast(pl.Int64))),
     Spelling("parquet, whole numbers and digit codes as numbers", "parquet", lambda t, _: columns(
         columns(typed(t), WHOLE_NUMBERS, lambda c: c.cast(pl.Float64)), DIGIT_CODES, lambda c: c.cast(pl.Int64))),
-    Spelling("parquet, lowercase codes", "parquet", lambda t, _: lowercase_codes(t),
-             pending="engine: lowercase codes in Parquet match through the value-set lookup (lead's change)"),
-    Spelling("csv, dashed NDCs", "csv", lambda t, _: dashed_ndcs(t),
-             pending="engine: dashed NDCs match through the value-set lookup (lead's change)"),
-    Spelling("parquet, dashed NDCs", "parquet", lambda t, _: dashed_ndcs(typed(t)),
-             pending="engine: dashed NDCs match through the value-set lookup (lead's change)"),
+    Spelling("parquet, lowercase codes", "parquet", lambda t, _: lowercase_codes(t)),
+    Spelling("csv, dashed NDCs", "csv", lambda t, _: dashed_ndcs(t)),
+    Spelling("parquet, dashed NDCs", "parquet", lambda t, _: dashed_ndcs(typed(t))),
 ]
 
 

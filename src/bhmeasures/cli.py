@@ -237,8 +237,8 @@ def pay(program, results, inputs, data, year, sets, out, fmt, as_json, quiet, de
     from bhmeasures.payment import run_payment
 
     run = _run(lambda: run_payment(program, results, inputs, out, fmt, year=year, overrides=sets, data=data), debug)
-    if as_json:  # the very document written to payment.json
-        click.echo(json.dumps(run.document, indent=2, default=str))
+    if as_json:  # the very file written, with the list of files it wrote
+        click.echo((run.out / "payment.json").read_text(encoding="utf-8"), nl=False)
     elif not quiet:
         _render_payment(Console(), run)
     for warning in [] if quiet else run.result.warnings:  # recorded in payment.json either way
