@@ -48,7 +48,7 @@ def test_outputs_follow_the_contract(sample: Path, tmp_path: Path) -> None:
     detail = pl.read_parquet(out / "detail.parquet")
     # the contract's columns first, in its order; then what the contract grew (initial population, exceptions)
     assert summary.columns == ["measure_id", "rate_id", "stratifier", "stratum", "denominator", "numerator", "exclusions", "rate",
-                               "initial_population", "exceptions"]
+                               "initial_population", "exceptions", "scoring"]
     assert detail.columns == ["measure_id", "rate_id", "member_id", "event_id", "index_date", "denominator", "numerator",
                               "excluded", "reason", "evidence_claim_id", "evidence_date", "entity_id", "exception"]
     assert {"total", "age_band", "entity"} <= set(summary["stratifier"])
@@ -90,7 +90,7 @@ def test_csv_format_and_json_stdout(sample: Path, tmp_path: Path) -> None:
 
 def test_unknown_measure_is_a_clear_error(sample: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["compute", "--data", str(sample), "--out", str(tmp_path / "o"), "--measures", "FUX"])
-    assert result.exit_code == ExitCode.SPEC_INVALID
+    assert result.exit_code == ExitCode.USAGE_ERROR
     assert "unknown measure 'FUX'" in result.output and "did you mean 'FU" in result.output
     assert not (tmp_path / "o").exists()
 
@@ -144,3 +144,47 @@ def test_real_tuva_files_say_what_they_could_not_support(tmp_path: Path) -> None
     detail = pl.read_parquet(tmp_path / "o" / "detail.parquet")
     fum = detail.filter(pl.col("rate_id") == "FUM-30").row(0, named=True)
     assert fum["event_id"] == "340806" and fum["excluded"] and "admitted to inpatient care" in fum["reason"]
+
+
+def test_compute_table_explains_its_columns_dashes_and_what_it_leaves_out(sample: Path, tmp_path: Path) -> None:
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(main, ["compute", "--data", str(sample), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    entity_rows = pl.read_parquet(tmp_path / "o" / "summary.parquet").filter(pl.col("stratifier") == "entity").height
+    assert entity_rows > 0
+    assert f"Not shown: {entity_rows:,} rows of entity strata" in result.output and "in summary.parquet" in result.output
+    for words in ("denominator: events that meet", "numerator: those with the follow-up", "exclusions: events taken out",
+                  "rate % = numerator / denominator", "- : no events in the denominator (0/0)"):
+        assert words in result.output
+    assert "entity" not in result.output.split("Not shown")[0].split("rate %")[1]  # no entity rows in the table itself
+
+
+def test_a_rate_without_denominator_shows_a_dash_and_says_why(tmp_path: Path) -> None:
+    from tinydata import write_data
+
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(main, ["compute", "--data", str(write_data(tmp_path / "d")),
+                                                            "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    fum = next(line for line in result.output.splitlines() if "FUM-7" in line)
+    assert fum.replace("│", " ").split()[-1] == "-"
+    assert "(0/0)" in result.output and "note: FUM: no candidate" in result.output
+    assert "Not shown" not in result.output and "note: no attribution table" in result.output
+
+
+@pytest.mark.parametrize(("command", "target"), [
+    (["compute", "--quiet"], "bhmeasures.api.run"),
+    (["validate"], "bhmeasures.api.validate"),
+    (["explain", "FUH"], "bhmeasures.api.prepare_specs"),
+    (["sample", "--out", "s"], "bhmeasures.sample.generate_sample"),
+    (["pay", "--program", "mssp"], "bhmeasures.payment.run_payment"),
+    (["programs"], "bhmeasures.payment.describe_programs"),
+])
+def test_ctrl_c_exits_130_from_every_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], target: str) -> None:
+    def pressed(*_args: object, **_kw: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(target, pressed)
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == ExitCode.INTERRUPTED == 130
+    assert "interrupted" in result.output and "Traceback" not in result.output
+    assert [p.name for p in tmp_path.iterdir()] == []  # nothing written, no temporary folder

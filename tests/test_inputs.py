@@ -32,7 +32,7 @@ def write_data(folder: Path, **overrides: str) -> Path:
     return folder
 
 
-def run(data: Path, out: Path, *extra: str):  # noqa: ANN201
+def run(data: Path, out: Path, *extra: str):
     return CliRunner().invoke(main, ["compute", "--data", str(data), "--out", str(out), "--quiet", *extra])
 
 
@@ -77,7 +77,7 @@ def test_every_problem_in_every_file_is_reported(tmp_path: Path) -> None:
         read_inputs(find_tables(data, {}))
     text = str(e.value)
     assert "days_supply is negative" in text and "birth_date has 1 value(s) that are not dates" in text
-    assert "line 2 ('01/01/1980')" in text
+    assert "line 2 (01/01/1980, member_id M1)" in text
 
 
 def test_missing_table_points_at_similarly_named_file(tmp_path: Path) -> None:

@@ -24,14 +24,14 @@ def _results(folder: Path, *rows: str) -> Path:
     return folder
 
 
-GOOD_ROWS = ("FUH,FUH-7,entity,E1,20,9,0,0.45", "FUA,FUA-7,entity,E1,12,3,0,0.25",
-             "FUH,FUH-7,entity,E2,10,2,0,0.2", "FUA,FUA-7,entity,E2,10,5,0,0.5")
+GOOD_ROWS = ("CO-FUH,CO-FUH-7,entity,E1,20,9,0,0.45", "CO-FUA,CO-FUA-7,entity,E1,12,3,0,0.25",
+             "CO-FUH,CO-FUH-7,entity,E2,10,2,0,0.2", "CO-FUA,CO-FUA-7,entity,E2,10,5,0,0.5")
 
 
 def _inputs(path: Path, **entities: dict[str, Any]) -> Path:
-    base = {"member_months": 1200, "bh_capitation": 600_000, "baselines": {"FUH-7": 0.40, "FUA-7": 0.20}}
+    base = {"member_months": 1200, "bh_capitation": 600_000, "baselines": {"CO-FUH-7": 0.40, "CO-FUA-7": 0.20}}
     return write_yaml(path, {"performance_year": 2025,
-                             "defaults": {"benchmarks": {"FUH-7": 0.45, "FUA-7": 0.30}},
+                             "defaults": {"benchmarks": {"CO-FUH-7": 0.45, "CO-FUA-7": 0.30}},
                              "entities": {k: {**base, **v} for k, v in (entities or {"E1": {}, "E2": {}}).items()}})
 
 
@@ -49,19 +49,18 @@ def _line_of(path: Path, needle: str) -> int:
 def _errors(r: Result) -> list[str]:
     assert r.exit_code == ExitCode.INPUT_INVALID, r.output
     assert "Traceback" not in r.output and "internal error" not in r.output
-    text = r.output.removeprefix("error: ")
-    return [line for line in text.splitlines() if line.strip()]
+    return [line.removeprefix("error: ") for line in r.output.splitlines() if line.strip()]
 
 
 def test_decimal_commas_in_inputs_and_results_stop_the_run(tmp_path: Path) -> None:
     """'1,5' member months would have been 15, '2,50' capitation $250.00, a '1,5' numerator 15 events."""
     inputs = _inputs(tmp_path / "inputs.yaml", E1={"member_months": "1,5", "bh_capitation": "2,50"}, E2={})
-    results = _results(tmp_path / "results", "FUH,FUH-7,entity,E1,20,\"1,5\",0,0.45", *GOOD_ROWS[1:])
+    results = _results(tmp_path / "results", "CO-FUH,CO-FUH-7,entity,E1,20,\"1,5\",0,0.45", *GOOD_ROWS[1:])
     r, out = _pay(tmp_path, results, inputs)
     errors = _errors(r)
     assert f"{inputs}:{_line_of(inputs, 'member_months: 1,5')}: entities.E1.member_months: '1,5' is not a number" in errors[0]
     assert f"{inputs}:{_line_of(inputs, 'bh_capitation: 2,50')}: entities.E1.bh_capitation: '2,50' is not a number" in errors[1]
-    assert errors[2].startswith(f"{results / 'summary.csv'}:2: entity E1: FUH-7 numerator: '1,5' is not a number")
+    assert errors[2].startswith(f"{results / 'summary.csv'}:2: entity E1: CO-FUH-7 numerator: '1,5' is not a number")
     assert len(errors) == 3 and not out.exists()
 
 
@@ -90,20 +89,20 @@ def test_duplicated_key_in_a_program_file_stops_the_run(tmp_path: Path) -> None:
 
 
 def test_duplicated_result_rows_stop_the_run(tmp_path: Path) -> None:
-    results = _results(tmp_path / "results", *GOOD_ROWS, "FUH,FUH-7,entity,E2,10,9,0,0.9")
+    results = _results(tmp_path / "results", *GOOD_ROWS, "CO-FUH,CO-FUH-7,entity,E2,10,9,0,0.9")
     r, out = _pay(tmp_path, results, _inputs(tmp_path / "inputs.yaml"))
     (error,) = _errors(r)
-    assert error.startswith(f"{results / 'summary.csv'}:6: entity E2: FUH-7 appears twice (first on line 4)")
+    assert error.startswith(f"{results / 'summary.csv'}:6: entity E2: CO-FUH-7 appears twice (first on line 4)")
     assert not out.exists()
 
 
 @pytest.mark.parametrize(("row", "message"), [
     # 15/10 used to be paid full credit
-    ("FUH,FUH-7,entity,E1,10,15,0,1.5", "entity E1: FUH-7: numerator 15 is above denominator 10; a proportion cannot pass 100%."),
-    ("FUH,FUH-7,entity,E1,-10,5,0,", "entity E1: FUH-7 denominator is -10, below 0."),
-    ("FUH,FUH-7,entity,E1,,,0,1.45", "entity E1: FUH-7: rate 1.45 is outside [0, 1] for a proportion."),
-    ("FUH,FUH-7,entity,E1,20,n/a,0,0.45", "entity E1: FUH-7 numerator: 'n/a' is not a number"),
-    ("FUH,FUH-7,entity,E1,20.5,9,0,", "entity E1: FUH-7: counts 9/20.5 are not whole numbers of events."),
+    ("CO-FUH,CO-FUH-7,entity,E1,10,15,0,1.5", "entity E1: CO-FUH-7: numerator 15 is above denominator 10; a proportion cannot pass 100%."),
+    ("CO-FUH,CO-FUH-7,entity,E1,-10,5,0,", "entity E1: CO-FUH-7 denominator is -10, below 0."),
+    ("CO-FUH,CO-FUH-7,entity,E1,,,0,1.45", "entity E1: CO-FUH-7: rate 1.45 is outside [0, 1] for a proportion."),
+    ("CO-FUH,CO-FUH-7,entity,E1,20,n/a,0,0.45", "entity E1: CO-FUH-7 numerator: 'n/a' is not a number"),
+    ("CO-FUH,CO-FUH-7,entity,E1,20.5,9,0,", "entity E1: CO-FUH-7: counts 9/20.5 are not whole numbers of events."),
 ])
 def test_impossible_results_stop_the_run_at_their_line(tmp_path: Path, row: str, message: str) -> None:
     results = _results(tmp_path / "results", row, *GOOD_ROWS[1:])
@@ -134,20 +133,20 @@ def test_schema_semantic_and_results_problems_are_reported_together(tmp_path: Pa
     inputs = _inputs(tmp_path / "inputs.yaml", E1={"member_months": "lots"}, E2={"track": "basic"})
     text = inputs.read_text().replace("    bh_capitation: 600000\n", "", 2)
     inputs.write_text(text.replace("  E1:\n", "  E1:\n    bh_capitation: 600000\n", 1))
-    results = _results(tmp_path / "results", "FUH,FUH-7,entity,E1,10,11,0,", *GOOD_ROWS[1:])
+    results = _results(tmp_path / "results", "CO-FUH,CO-FUH-7,entity,E1,10,11,0,", *GOOD_ROWS[1:])
     r, out = _pay(tmp_path, results, inputs)
     errors = _errors(r)
     assert len(errors) == 4, errors
     assert "entities.E1.member_months: 'lots' is not a number" in errors[0]
     assert any("entity E2: track 'basic' given, but colorado_acc has no tracks." in e for e in errors)
     assert any(f"{inputs}:{_line_of(inputs, 'E2:')}: entity E2: 'bh_capitation' is missing" in e for e in errors)
-    assert errors[-1].startswith(f"{results / 'summary.csv'}:2: entity E1: FUH-7: numerator 11 is above denominator 10")
+    assert errors[-1].startswith(f"{results / 'summary.csv'}:2: entity E1: CO-FUH-7: numerator 11 is above denominator 10")
     assert not any("'member_months' is missing" in e for e in errors)
     assert not out.exists()
 
 
 def test_doubtful_inputs_are_warnings_printed_and_kept_in_payment_json(tmp_path: Path) -> None:
-    """FUA-7 is absent from the results for every entity; E3 has no result rows; E2 has 0 member months."""
+    """CO-FUA-7 is absent from the results for every entity; E3 has no result rows; E2 has 0 member months."""
     results = _results(tmp_path / "results", GOOD_ROWS[0], GOOD_ROWS[2])
     inputs = _inputs(tmp_path / "inputs.yaml", E1={}, E2={"member_months": 0}, E3={})
     r, out = _pay(tmp_path, results, inputs)
@@ -156,7 +155,7 @@ def test_doubtful_inputs_are_warnings_printed_and_kept_in_payment_json(tmp_path:
     expected = [
         f"{inputs}:{_line_of(inputs, 'member_months: 0')}: entity E2: member_months is 0: every per-member-month amount is $0.00.",
         f"{inputs}:{_line_of(inputs, 'E3:')}: entity E3: the results have no rows for it",
-        f"{results / 'summary.csv'}: FUA-7 is not in the results for any entity, and 3 of 3 entities have no rate for it",
+        f"{results / 'summary.csv'}: CO-FUA-7 is not in the results for any entity, and 3 of 3 entities have no rate for it",
     ]
     for w in expected:
         assert sum(x.startswith(w) for x in warnings) == 1, (w, warnings)

@@ -25,8 +25,8 @@ def results(tmp_path: Path) -> Path:
     """A small results folder as `bhm compute` writes it: entity rows for two RAEs."""
     folder = tmp_path / "results"
     folder.mkdir()
-    rows = [("FUH", "FUH-7", "E1", 20, 9), ("FUH", "FUH-7", "E2", 10, 2), ("FUA", "FUA-7", "E1", 12, 3),
-            ("FUA", "FUA-7", "E2", 0, 0), ("FUH", "FUH-7", "total", 30, 11)]
+    rows = [("CO-FUH", "CO-FUH-7", "E1", 20, 9), ("CO-FUH", "CO-FUH-7", "E2", 10, 2), ("CO-FUA", "CO-FUA-7", "E1", 12, 3),
+            ("CO-FUA", "CO-FUA-7", "E2", 0, 0), ("CO-FUH", "CO-FUH-7", "total", 30, 11)]
     pl.DataFrame({
         "measure_id": [r[0] for r in rows], "rate_id": [r[1] for r in rows],
         "stratifier": ["total" if r[2] == "total" else "entity" for r in rows], "stratum": [r[2] for r in rows],
@@ -39,10 +39,10 @@ def results(tmp_path: Path) -> Path:
 @pytest.fixture
 def inputs(tmp_path: Path) -> Path:
     entity = {"member_months": 120_000, "bh_capitation": 6_000_000,
-              "baselines": {"FUH-7": 0.40, "FUA-7": 0.20}, "rates": {"CO-DEP-FU": {"rate": 0.5, "numerator": 10, "denominator": 20}}}
+              "baselines": {"CO-FUH-7": 0.40, "CO-FUA-7": 0.20}, "rates": {"CO-DEP-FU": {"rate": 0.5, "numerator": 10, "denominator": 20}}}
     return write_yaml(tmp_path / "inputs.yaml", {
         "performance_year": 2025,
-        "defaults": {"benchmarks": {"FUH-7": 0.45, "FUA-7": 0.30, "CO-DEP-FU": 0.6}, "baselines": {"CO-DEP-FU": 0.5}},
+        "defaults": {"benchmarks": {"CO-FUH-7": 0.45, "CO-FUA-7": 0.30, "CO-DEP-FU": 0.6}, "baselines": {"CO-DEP-FU": 0.5}},
         "entities": {"E1": entity, "E2": {**entity, "member_months": 60_000}}})
 
 
@@ -62,9 +62,9 @@ def test_pay_writes_line_items_totals_what_if_and_json(results: Path, inputs: Pa
             got = sums.filter((pl.col("entity_id") == t["entity_id"]) & (pl.col("account") == account))["amount"].sum()
             assert Decimal(got or 0) == t[account], (t["entity_id"], account)
         assert t["net"] == t["earned"] + t["owed"]
-    e1 = items.filter((pl.col("entity_id") == "E1") & (pl.col("item") == "FUH-7")).row(0, named=True)
+    e1 = items.filter((pl.col("entity_id") == "E1") & (pl.col("item") == "CO-FUH-7")).row(0, named=True)
     assert e1["rate"] == pytest.approx(0.45) and e1["numerator"] == 9 and e1["tier"] == "tier2"
-    e2 = items.filter((pl.col("entity_id") == "E2") & (pl.col("item") == "FUA-7")).row(0, named=True)
+    e2 = items.filter((pl.col("entity_id") == "E2") & (pl.col("item") == "CO-FUA-7")).row(0, named=True)
     assert e2["rate_source"] == "not available" and "denominator is 0" in e2["explanation"]
     kpi_pool = items.filter((pl.col("entity_id") == "E1") & (pl.col("component") == "kpi"))["pool"][0]
     assert kpi_pool == Decimal("420000.00")  # $3.50 x 120,000 member months, overridden on the command line
@@ -73,9 +73,9 @@ def test_pay_writes_line_items_totals_what_if_and_json(results: Path, inputs: Pa
     assert any(p["path"] == "kpi.pmpm_max" and p["provenance"] == "override" for p in doc["program"]["parameters"])
     e1_doc = next(e for e in doc["entities"] if e["entity_id"] == "E1")
     assert e1_doc["totals"]["earned"] == str(totals.filter(pl.col("entity_id") == "E1")["earned"][0])
-    assert next(w for w in e1_doc["what_if"] if w["measure_id"] == "FUH-7")["note"] == "top tier reached"
+    assert next(w for w in e1_doc["what_if"] if w["measure_id"] == "CO-FUH-7")["note"] == "top tier reached"
     e2_doc = next(e for e in doc["entities"] if e["entity_id"] == "E2")
-    fuh = next(w for w in e2_doc["what_if"] if w["measure_id"] == "FUH-7")
+    fuh = next(w for w in e2_doc["what_if"] if w["measure_id"] == "CO-FUH-7")
     # 2/10 needs 3 more events to pass tier1 (>= 40.5%); 5/10 = 50% also passes tier2 (>= 41%): the row and its note
     # name the tier reached, not the one aimed at
     assert (fuh["events_needed"], fuh["next_tier"], fuh["new_rate"], fuh["next_target"]) == (3, "tier2", 0.5, 0.41)
@@ -214,7 +214,7 @@ def test_the_terminal_names_each_line_item_s_account(results: Path, inputs: Path
     assert r.exit_code == 0, r.output
     rows = [line for line in r.stdout.splitlines() if line.startswith("│ E1 ")]
     by_item = {cells[2]: cells[4] for cells in ([c.strip() for c in row.split("│")[1:]] for row in rows) if len(cells) > 5}
-    assert by_item["FUH-7"] == "paid" and by_item["unearned: moved to the Performance Pool"] == "moved"
+    assert by_item["CO-FUH-7"] == "paid" and by_item["unearned: moved to the Performance Pool"] == "moved"
     assert by_item["unearned: not paid (kept by HCPF)"] == "forfeited"
     assert by_item["pass-through to health-neighborhood providers"] == "passed through"
     assert "kept by payer" in r.stdout and "passed through" in r.stdout  # the totals' columns

@@ -14,7 +14,7 @@ from bhmeasures.payment import Rate, validate_program
 from bhmeasures.payment.loader import programs_dir
 
 KPI = ("CO-BH-ENG", "CO-DENTAL", "CO-WELL-VISITS", "CO-PRENATAL", "CO-ED-PKPY", "CO-RA-PMPM")
-BHI = ("CO-SUD-ENG", "FUH-7", "FUA-7", "CO-DEP-FU", "CO-FOSTER-BH")
+BHI = ("CO-SUD-ENG", "CO-FUH-7", "CO-FUA-7", "CO-DEP-FU", "CO-FOSTER-BH")
 POOL = ("CO-ECC", "CO-PREMATURE-BIRTH", "CO-BH-ENG-PRISON")
 LOWER = ("CO-ED-PKPY", "CO-RA-PMPM", "CO-PREMATURE-BIRTH")
 
@@ -38,7 +38,7 @@ KPI_TIERS = {"CO-BH-ENG": 2, "CO-DENTAL": 2, "CO-ED-PKPY": 2, "CO-PRENATAL": 1}
 # rounded half to even to $3,333.34; the third misses: $10,000.01 earned, $9,999.99 forfeited
 POOL_TIERS = {"CO-ECC": 2, "CO-PREMATURE-BIRTH": 1}
 # BHI: 5% of capitation over 5 measures; three at tier2 earn 3/5 of the pool
-BHI_TIERS = {"FUH-7": 2, "FUA-7": 2, "CO-DEP-FU": 2}
+BHI_TIERS = {"CO-FUH-7": 2, "CO-FUA-7": 2, "CO-DEP-FU": 2}
 
 
 def test_the_performance_pool_re_earns_unearned_kpi_dollars_by_line_item() -> None:

@@ -86,9 +86,9 @@ def test_colorado_example_kpi_and_bhi_pools() -> None:
     $4.50M, so $0.60M is taken back and the RAE is paid $4.50M."""
     entity = {
         "member_months": 1_200_000, "bh_capitation": 90_000_000,
-        "baselines": {"CO-BH-ENG": 0.14, "CO-ED-PKPY": 700, "FUH-7": 0.30, "FUA-7": 0.20, "CO-SUD-ENG": 0.10,
+        "baselines": {"CO-BH-ENG": 0.14, "CO-ED-PKPY": 700, "CO-FUH-7": 0.30, "CO-FUA-7": 0.20, "CO-SUD-ENG": 0.10,
                       "CO-DEP-FU": 0.50, "CO-FOSTER-BH": 0.60},
-        "benchmarks": {"CO-BH-ENG": 0.24, "CO-ED-PKPY": 600, "FUH-7": 0.40, "FUA-7": 0.30, "CO-SUD-ENG": 0.20,
+        "benchmarks": {"CO-BH-ENG": 0.24, "CO-ED-PKPY": 600, "CO-FUH-7": 0.40, "CO-FUA-7": 0.30, "CO-SUD-ENG": 0.20,
                        "CO-DEP-FU": 0.60, "CO-FOSTER-BH": 0.80},
         # the example gives only the tier reached for these: targets stand in for baselines and benchmarks
         "targets": {"CO-WELL-VISITS": {"tier1": 0.50, "tier2": 0.60}, "CO-DENTAL": {"tier1": 0.40, "tier2": 0.45},
@@ -96,9 +96,9 @@ def test_colorado_example_kpi_and_bhi_pools() -> None:
         "rates": {"CO-BH-ENG": 0.163, "CO-ED-PKPY": 688, "CO-WELL-VISITS": 0.55, "CO-DENTAL": 0.35, "CO-PRENATAL": 0.81,
                   "CO-RA-PMPM": 320, "CO-SUD-ENG": 0.13, "CO-DEP-FU": 0.53, "CO-FOSTER-BH": 0.63},
     }
-    # FUH-7 and FUA-7 come from bhm compute results, with counts
-    results = {"RAE": {"FUH-7": Rate(Fraction(31, 100), Fraction(31), Fraction(100)),
-                       "FUA-7": Rate(Fraction(19, 100), Fraction(19), Fraction(100))}}
+    # CO-FUH-7 and CO-FUA-7 come from bhm compute results, with counts
+    results = {"RAE": {"CO-FUH-7": Rate(Fraction(31, 100), Fraction(31), Fraction(100)),
+                       "CO-FUA-7": Rate(Fraction(19, 100), Fraction(19), Fraction(100))}}
     r = pay(program("colorado_acc"), {"RAE": entity}, results)
 
     kpi = {i.item: i for i in r.items("RAE", "kpi")}
@@ -115,7 +115,7 @@ def test_colorado_example_kpi_and_bhi_pools() -> None:
     assert {i.pool_cents for i in r.items("RAE", "performance_pool")} == {cents("2,400,000.00")}
 
     bhi = {i.item: i for i in r.items("RAE", "bhi")}
-    expected = {"CO-SUD-ENG": "900,000.00", "FUH-7": "450,000.00", "FUA-7": "0.00", "CO-DEP-FU": "900,000.00",
+    expected = {"CO-SUD-ENG": "900,000.00", "CO-FUH-7": "450,000.00", "CO-FUA-7": "0.00", "CO-DEP-FU": "900,000.00",
                 "CO-FOSTER-BH": "450,000.00"}
     for measure, dollars in expected.items():
         assert bhi[measure].amount_cents == cents(dollars), measure

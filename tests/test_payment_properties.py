@@ -20,8 +20,8 @@ unit = st.fractions(min_value=0, max_value=1, max_denominator=1000)
 dollars = st.integers(min_value=0, max_value=10**9).map(lambda c: Fraction(c, 100))
 
 CO_MEASURES = {"CO-BH-ENG": "proportion", "CO-DENTAL": "proportion", "CO-WELL-VISITS": "proportion", "CO-PRENATAL": "proportion",
-               "CO-ED-PKPY": "per_1000", "CO-RA-PMPM": "dollars", "CO-SUD-ENG": "proportion", "FUH-7": "proportion",
-               "FUA-7": "proportion", "CO-DEP-FU": "proportion", "CO-FOSTER-BH": "proportion", "CO-ECC": "proportion",
+               "CO-ED-PKPY": "per_1000", "CO-RA-PMPM": "dollars", "CO-SUD-ENG": "proportion", "CO-FUH-7": "proportion",
+               "CO-FUA-7": "proportion", "CO-DEP-FU": "proportion", "CO-FOSTER-BH": "proportion", "CO-ECC": "proportion",
                "CO-PREMATURE-BIRTH": "proportion", "CO-BH-ENG-PRISON": "proportion"}
 CO_POOLS = {"kpi": list(CO_MEASURES)[:6], "bhi": list(CO_MEASURES)[6:11], "performance_pool": list(CO_MEASURES)[11:]}
 LOWER = ("CO-ED-PKPY", "CO-RA-PMPM", "CO-PREMATURE-BIRTH")
@@ -42,7 +42,7 @@ def co_program(draw: st.DrawFn) -> Any:
              f"pass_through.pct={draw(unit)}"]
     sets += [f"{pool}.measures.{m}.weight={draw(st.integers(0, 5))}" for pool, ms in CO_POOLS.items() for m in ms]
     sets += [f"ceiling.pct_of_capitation={draw(st.fractions(0, Fraction(1, 10), max_denominator=1000))}"]
-    sets += [f"kpi.measures.CO-BH-ENG.weight={draw(st.integers(1, 5))}", f"bhi.measures.FUH-7.weight={draw(st.integers(1, 5))}",
+    sets += [f"kpi.measures.CO-BH-ENG.weight={draw(st.integers(1, 5))}", f"bhi.measures.CO-FUH-7.weight={draw(st.integers(1, 5))}",
              f"performance_pool.measures.CO-ECC.weight={draw(st.integers(1, 5))}"]
     return program("colorado_acc", *sets)
 
@@ -54,7 +54,7 @@ def co_entity(draw: st.DrawFn) -> dict[str, Any]:
         "bh_capitation": str(draw(dollars)),
         "baselines": {m: str(draw(_value(u))) for m, u in CO_MEASURES.items()},
         "benchmarks": {m: str(draw(_value(u))) for m, u in CO_MEASURES.items()},
-        "rates": {m: str(draw(_value(u))) for m, u in CO_MEASURES.items() if draw(st.booleans()) or m == "FUH-7"},
+        "rates": {m: str(draw(_value(u))) for m, u in CO_MEASURES.items() if draw(st.booleans()) or m == "CO-FUH-7"},
     }
 
 

@@ -92,7 +92,7 @@ def test_semantic_checks_name_the_line(tmp_path: Path) -> None:
 
 
 def test_set_overrides_a_parameter_and_marks_its_provenance() -> None:
-    lp = find_program("colorado_acc", 2025, ["kpi.pmpm_max=3.50", "bhi.measures.FUH-7.weight=2"])
+    lp = find_program("colorado_acc", 2025, ["kpi.pmpm_max=3.50", "bhi.measures.CO-FUH-7.weight=2"])
     assert lp.program.components["kpi"].pmpm_max.value == Fraction(7, 2)
     assert lp.program.components["kpi"].pmpm_max.provenance == "override"
     row = next(r for r in parameters(lp.program) if r.path == "kpi.pmpm_max")
@@ -158,12 +158,12 @@ def test_inputs_problems_are_all_reported(tmp_path: Path) -> None:
 
 def test_rate_not_available_is_a_line_item_not_a_silent_zero() -> None:
     r = pay(program("colorado_acc"), {"RAE": {"member_months": 12000, "bh_capitation": 100000,
-                                              "baselines": {"FUH-7": 0.3}, "benchmarks": {"FUH-7": 0.4}}},
-            {"RAE": {"FUH-7": 0.5}})
+                                              "baselines": {"CO-FUH-7": 0.3}, "benchmarks": {"CO-FUH-7": 0.4}}},
+            {"RAE": {"CO-FUH-7": 0.5}})
     dep = next(i for i in r.items("RAE", "bhi") if i.measure_id == "CO-DEP-FU")
     assert dep.amount_cents == 0 and dep.rate_source == "not available" and "rate not available" in dep.explanation
     assert "supply it under rates" in dep.explanation
-    fuh = next(i for i in r.items("RAE", "bhi") if i.measure_id == "FUH-7")
+    fuh = next(i for i in r.items("RAE", "bhi") if i.measure_id == "CO-FUH-7")
     assert fuh.amount_cents == 100_000 and fuh.tier == "tier2"  # 5% of $100,000 / 5 measures
     what = next(w for w in r.what_if if w.measure_id == "CO-DEP-FU")
     assert what.worth_cents is None and what.note.startswith("rate not available")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ import polars as pl
 from bhmeasures.bundled import specs_dir, valuesets_dir
 from bhmeasures.engine.compute import ComputeResult
 from bhmeasures.engine.compute import compute as _compute
-from bhmeasures.errors import Issue, SpecError
+from bhmeasures.errors import Issue, SpecError, UsageError
 from bhmeasures.inputs import Inputs, find_tables, inputs_from_frames, read_inputs
 from bhmeasures.plan.compile import compile_plan
 from bhmeasures.plan.model import MeasurePlan
@@ -52,16 +53,25 @@ def _specs(paths: tuple[Path, ...], library: ValueSetLibrary, _stamp: tuple) -> 
     return load_specs(list(paths), library, [*sorted(libraries_dir().glob("*.yaml"))])
 
 
+YEARS = (1900, 2100)  # a measurement year outside them is a typo, and would compute all zeros
+
+
+def check_year(year: int) -> None:
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise UsageError(f"year {year} is outside {YEARS[0]}-{YEARS[1]}; give the measurement year, e.g. 2025.")
+
+
 def select_specs(loaded: list[LoadedSpec], measures: list[str] | None) -> list[LoadedSpec]:
+    """The asked-for specs in the order asked (each once); an unknown id is a usage error (exit 2)."""
     if not measures:
         return loaded
     by_id = {s.spec.id: s for s in loaded}
-    unknown = [m for m in measures if m not in by_id]
+    unknown = [m for m in dict.fromkeys(measures) if m not in by_id]
     if unknown:
-        issues = [Issue("--measures", None, f"unknown measure '{m}'.",
-                        did_you_mean(m, list(by_id)) or f"Known measures: {', '.join(sorted(by_id))}.") for m in unknown]
-        raise SpecError(issues)
-    return [by_id[m] for m in measures]
+        known = f"Known measures: {', '.join(sorted(by_id))}."
+        raise UsageError("\n".join(" ".join(filter(None, [f"unknown measure '{m}'.", did_you_mean(m, list(by_id)), known]))
+                                    for m in unknown))
+    return [by_id[m] for m in dict.fromkeys(measures)]
 
 
 def validate(paths: list[Path] | None = None, valuesets: list[Path] | None = None) -> tuple[list[LoadedSpec], list[Issue]]:
@@ -103,6 +113,7 @@ def compute(
     progress: Callable[[str], None] | None = None,
 ) -> ComputeResult:
     """Compute measures over checked inputs (see `open_inputs` and `inputs_from_frames`)."""
+    check_year(year)
     loaded, library = prepare_specs(specs, valuesets, measures)
     return _compute(inputs, plans(loaded, library, year), library, progress)
 
@@ -127,8 +138,9 @@ def open_inputs(data: Path | None, tables: dict[str, Path] | None = None) -> Inp
     return read_inputs(find_tables(data, tables or {}))
 
 
-def compute_frames(tables: dict[str, pl.DataFrame], year: int, measures: list[str] | None = None, **kw) -> ComputeResult:  # noqa: ANN003
+def compute_frames(tables: dict[str, pl.DataFrame], year: int, measures: list[str] | None = None, **kw) -> ComputeResult:
     """Compute from in-memory tables (strings or typed columns), checked like files."""
+    check_year(year)
     return compute(inputs_from_frames(tables), year, measures, **kw)
 
 
@@ -153,14 +165,16 @@ def run(
 ) -> RunResult:
     """What `bhm compute` does: check specs and inputs, compute, write results atomically."""
     from bhmeasures import __version__
-    from bhmeasures.outputs import build_manifest, write_results
+    from bhmeasures.outputs import build_manifest, check_results_folder, write_results
 
     say = progress or (lambda _m: None)
     loaded, library = prepare_specs(specs or None, valuesets or None, measures)
+    check_year(year)
+    check_results_folder(out, fmt)
     say("reading inputs")
     inputs = open_inputs(data, tables)
     result = _compute(inputs, plans(loaded, library, year), library, progress)
     say("writing results")
     manifest = build_manifest(result, loaded, library, inputs, year, __version__)
     files = write_results(result, manifest, out, fmt)
-    return RunResult(result, out.resolve(), files, manifest)
+    return RunResult(result, Path(os.path.realpath(out)), files, manifest)

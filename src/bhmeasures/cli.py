@@ -7,80 +7,121 @@ import sys
 from pathlib import Path
 
 import click
+import polars as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import bhmeasures
 from bhmeasures import api
 from bhmeasures.bundled import sample_dir
-from bhmeasures.errors import BhmError, ExitCode
+from bhmeasures.errors import BhmError, ExitCode, shown_path
+from bhmeasures.inputs.schema import TABLES
+from bhmeasures.yamlio import did_you_mean
 
 err = Console(stderr=True)
+YEAR = click.IntRange(*api.YEARS)
 
 
 def _fail(message: str, code: ExitCode) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    for line in message.splitlines() or [message]:
+        err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     sys.exit(int(code))
 
 
-def _run(fn, debug: bool):  # noqa: ANN001, ANN202
+def _run(fn, debug: bool):
     try:
         return fn()
     except BhmError as e:
         _fail(str(e), e.exit_code)
-    except Exception as e:  # noqa: BLE001 - unexpected: one line unless --debug
+    except Exception as e:  # unexpected: one line unless --debug
         if debug:
             raise
         _fail(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)", ExitCode.INTERNAL_ERROR)
 
 
-def _table_option(values: tuple[str, ...]) -> dict[str, Path]:
-    tables = {}
+class _Commands(click.Group):
+    """The `bhm` group: Ctrl-C ends every command with status 130 (temporary files are removed on the way)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            from bhmeasures.inputs.reader import cancel_pending_hashes
+
+            cancel_pending_hashes()  # else the exit waits for input files still queued for hashing
+            err.print("[yellow]interrupted[/] (Ctrl-C)", highlight=False)
+            ctx.exit(int(ExitCode.INTERRUPTED))
+
+
+def _tables(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, Path]:
+    tables: dict[str, Path] = {}
     for v in values:
         name, sep, path = v.partition("=")
+        name = name.strip()
         if not sep or not name or not path:
-            raise click.BadParameter(f"'{v}' is not NAME=PATH (e.g. eligibility=data/eligibility_seed.csv)", param_hint="--table")
-        tables[name.strip()] = Path(path)
+            raise click.BadParameter(f"'{v}' is not NAME=PATH (e.g. eligibility=data/eligibility_seed.csv)")
+        if name not in TABLES:
+            hint = did_you_mean(name, list(TABLES))
+            raise click.BadParameter(f"unknown table '{name}'. {hint + ' ' if hint else ''}Tables are {', '.join(TABLES)}.")
+        if name in tables:
+            raise click.BadParameter(f"table {name} is given twice.")
+        if not Path(path).is_file():
+            raise click.BadParameter(f"{path}: {'is a folder, not a file' if Path(path).is_dir() else 'no such file'}.")
+        tables[name] = Path(path)
     return tables
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _measure_ids(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    ids = [m.strip().upper() for m in value.split(",") if m.strip()]
+    if not ids:
+        raise click.BadParameter("no measure ids given; e.g. --measures FUH,FUA, or leave the option out for every measure.")
+    return ids
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(bhmeasures.__version__, prog_name="bhm")
 def main() -> None:
     """bhm: behavioral-health quality measures (FUH, FUA, FUM, ...) from claims files.
 
     Exit status: 0 ok; 1 internal error; 2 bad command-line usage; 3 invalid measure spec or value set;
-    4 invalid input data; 5 a measure could not be computed on these inputs (see the reason printed).
+    4 invalid input data; 5 a measure could not be computed on these inputs (see the reason printed);
+    130 interrupted (Ctrl-C).
     """
 
 
 @main.command()
-@click.option("--data", "data", type=click.Path(path_type=Path, file_okay=False), help="Folder with eligibility, medical_claim, pharmacy_claim (.parquet/.csv/.csv.gz). Default: the bundled sample.")
-@click.option("--table", "tables", multiple=True, metavar="NAME=PATH", help="Path of one table named otherwise; repeatable.")
-@click.option("--year", type=int, default=2025, show_default=True, help="Measurement year.")
-@click.option("--measures", help="Comma-separated measure ids, e.g. FUH,FUA. Default: every spec.")
+@click.option("--data", "data", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="Folder with eligibility, medical_claim, pharmacy_claim (.parquet/.csv/.csv.gz). Default: the bundled sample.")
+@click.option("--table", "tables", multiple=True, metavar="NAME=PATH", callback=_tables,
+              help="Path of one table named otherwise; repeatable; overrides --data.")
+@click.option("--year", type=YEAR, default=2025, show_default=True, help="Measurement year (1900-2100).")
+@click.option("--measures", callback=_measure_ids, help="Comma-separated measure ids, e.g. FUH,FUA. Default: every spec.")
 @click.option("--specs", multiple=True, type=click.Path(path_type=Path, exists=True), help="Spec files or folders (default: bundled specs).")
-@click.option("--valuesets", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False), help="Folder of value set CSVs that replace bundled sets of the same name (e.g. licensed NCQA lists).")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=True), default=Path("bhm_results"), show_default=True, help="Result folder.")
-@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--valuesets", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="Folder of value set CSVs that replace bundled sets of the same name (e.g. licensed NCQA lists).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("bhm_results"), show_default=True,
+              help="Result folder: new, empty, or written by bhm compute before (only files its manifest.json lists are replaced).")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True,
+              help="Format of the summary and detail files.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
-def compute(data, tables, year, measures, specs, valuesets, out, fmt, quiet, as_json, debug) -> None:  # noqa: ANN001, PLR0913
+def compute(data, tables, year, measures, specs, valuesets, out, fmt, quiet, as_json, debug) -> None:
     """Compute measure rates and write summary, detail and manifest.json to --out."""
-    table_paths = _table_option(tables)
-    if data is None and not table_paths:
+    if data is None and not tables:
         data = sample_dir()
-    wanted = [m.strip().upper() for m in measures.split(",") if m.strip()] if measures else None
     show = not quiet and not as_json
     console = Console()
 
-    def work():  # noqa: ANN202
+    def work():
         if show and console.is_terminal:
             with console.status("reading inputs") as status:
-                return api.run(data, table_paths, year, wanted, list(specs), list(valuesets), out, fmt,
+                return api.run(data, tables, year, measures, list(specs), list(valuesets), out, fmt,
                                progress=lambda m: status.update(m))
-        return api.run(data, table_paths, year, wanted, list(specs), list(valuesets), out, fmt)
+        return api.run(data, tables, year, measures, list(specs), list(valuesets), out, fmt)
 
     run = _run(work, debug)
     result = run.result
@@ -90,19 +131,27 @@ def compute(data, tables, year, measures, specs, valuesets, out, fmt, quiet, as_
     elif show:
         _render_summary(console, run, year)
         for note in result.notes:
-            console.print(f"[dim]note: {note}[/]", highlight=False)
+            console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     for measure, why in result.skipped.items():
-        err.print(f"[yellow]skipped {measure}:[/] {why}", highlight=False)
+        err.print(f"[yellow]skipped {measure}:[/] {escape(why)}", highlight=False)
     if result.skipped:
         sys.exit(int(ExitCode.MEASURE_SKIPPED))
 
 
 def _render_summary(console: Console, run: api.RunResult, year: int) -> None:
     s = run.result.summary
+    summary_file = next((p.name for p in run.files if p.name.startswith("summary.")), "the summary file")
+    entity_rows = s.filter(pl.col("stratifier") == "entity").height
+    legend = [
+        "denominator: events that meet the measure's criteria; numerator: those with the follow-up in time;",
+        "exclusions: events taken out of the denominator by an exclusion; rate % = numerator / denominator;",
+        "- : no events in the denominator (0/0), so no rate; the notes below say what the files lacked.",
+    ]
+    if entity_rows:
+        legend.append(f"Not shown: {entity_rows:,} rows of entity strata (rates per attributed entity), in {summary_file}.")
     table = Table(title=f"bhm rates, measurement year {year}", title_justify="left")
-    for col, justify in (("rate", "left"), ("stratum", "left"), ("denominator", "right"), ("numerator", "right"),
-                         ("exclusions", "right"), ("rate %", "right")):
-        table.add_column(col, justify=justify)
+    for col in ("rate", "stratum", "denominator", "numerator", "exclusions", "rate %"):
+        table.add_column(col, justify="left" if col in ("rate", "stratum") else "right")
     for row in s.iter_rows(named=True):
         if row["stratifier"] == "entity":
             continue
@@ -112,17 +161,21 @@ def _render_summary(console: Console, run: api.RunResult, year: int) -> None:
         style = "bold" if row["stratifier"] == "total" else "dim"
         table.add_row(name, stratum, f"{row['denominator']:,}", f"{row['numerator']:,}", f"{row['exclusions']:,}", pct, style=style)
     console.print(table)
-    console.print(f"wrote {', '.join(p.name for p in run.files)} to {run.out}  ({run.result.timings.get('total', 0):.2f} s)")
+    for line in legend:
+        console.print(f"[dim]{line}[/]", highlight=False, soft_wrap=True)
+    console.print(f"wrote {', '.join(p.name for p in run.files)} to {shown_path(run.out)}  "
+                  f"({run.result.timings.get('total', 0):.2f} s)", highlight=False)
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
-@click.option("--valuesets", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False), help="Extra value set folders.")
-def validate(paths, valuesets) -> None:  # noqa: ANN001
+@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(path_type=Path, exists=True))
+@click.option("--valuesets", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False),
+              help="Folder of value set CSVs that replace bundled sets of the same name.")
+def validate(paths, valuesets) -> None:
     """Check measure specs (default: the bundled ones); report every problem with file:line."""
     loaded, issues = api.validate(list(paths) or None, list(valuesets))
     for issue in issues:
-        err.print(f"[red]{issue}[/]", highlight=False, soft_wrap=True)
+        err.print(f"[red]{escape(str(issue))}[/]", highlight=False, soft_wrap=True)
     if issues:
         err.print(f"{len(issues)} problem(s) found.")
         sys.exit(int(ExitCode.SPEC_INVALID))
@@ -130,16 +183,25 @@ def validate(paths, valuesets) -> None:  # noqa: ANN001
 
 
 @main.command()
-@click.option("--members", type=click.IntRange(min=1), default=10_000, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--year", type=int, default=2025, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write the Parquet tables into.")
-def sample(members, seed, year, out) -> None:  # noqa: ANN001
+@click.option("--members", type=click.IntRange(min=1), default=10_000, show_default=True, help="Number of members to generate.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed gives the same files.")
+@click.option("--year", type=YEAR, default=2025, show_default=True, help="Year the claims fall in (1900-2100).")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for the Parquet tables: new, empty, or written by bhm sample before (see sample.json there).")
+def sample(members, seed, year, out) -> None:
     """Generate synthetic eligibility, medical and pharmacy claims (Parquet), deterministic for a seed."""
+    from bhmeasures.outputs import publish
     from bhmeasures.sample import generate_sample
 
-    counts = generate_sample(members, seed, out, year)
-    Console().print(", ".join(f"{t}: {n:,} rows" for t, n in counts.items()) + f" -> {out}")
+    counts: dict[str, int] = {}
+
+    def fill(folder: Path) -> list[str]:
+        counts.update(generate_sample(members, seed, folder, year))
+        return [f"{t}.parquet" for t in counts]
+
+    about = {"written_by": "bhm sample", "version": bhmeasures.__version__, "members": members, "seed": seed, "year": year}
+    _run(lambda: publish(out, fill, "sample.json", about), False)
+    Console().print(", ".join(f"{t}: {n:,} rows" for t, n in counts.items()) + f" -> {shown_path(out)}", highlight=False)
 
 
 @main.command()
@@ -157,7 +219,6 @@ def explain(measure, year, specs, as_json) -> None:  # noqa: ANN001
     else:
         click.echo(render_text(doc), nl=False)
 
-
 @main.command()
 @click.option("--program", "program", required=True, help="Program id (see `bhm programs`), or a program YAML file.")
 @click.option("--results", type=click.Path(path_type=Path, file_okay=False), default=Path("bhm_results"), show_default=True, help="A `bhm compute` results folder (summary.parquet or summary.csv).")
@@ -166,24 +227,25 @@ def explain(measure, year, specs, as_json) -> None:  # noqa: ANN001
 @click.option("--year", type=int, help="Performance year (default: the inputs file's).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a program parameter, e.g. kpi.pmpm_max=3.50 (KEY=null removes an optional one); repeatable.")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for line_items, totals, what_if and payment.json. Default: bhm_payments/<program id>.")
-@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True,
+              help="Format of the line_items, totals and what_if files.")
 @click.option("--json", "as_json", is_flag=True, help="Print payment.json on stdout.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
-def pay(program, results, inputs, data, year, sets, out, fmt, as_json, quiet, debug) -> None:  # noqa: ANN001, PLR0913
+def pay(program, results, inputs, data, year, sets, out, fmt, as_json, quiet, debug) -> None:
     """Turn measure rates into ACO payments: line items for each dollar, entity totals, what-ifs."""
     from bhmeasures.payment import run_payment
 
     run = _run(lambda: run_payment(program, results, inputs, out, fmt, year=year, overrides=sets, data=data), debug)
-    if as_json:  # the very document written to payment.json
-        click.echo(json.dumps(run.document, indent=2, default=str))
+    if as_json:  # the very file written, with the list of files it wrote
+        click.echo((run.out / "payment.json").read_text(encoding="utf-8"), nl=False)
     elif not quiet:
         _render_payment(Console(), run)
     for warning in [] if quiet else run.result.warnings:  # recorded in payment.json either way
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
-def _render_payment(console: Console, run) -> None:  # noqa: ANN001 - a payment.PaymentRun
+def _render_payment(console: Console, run) -> None:
     from bhmeasures.payment.money import money, pct
     from bhmeasures.payment.result import ACCOUNT_LABEL, TOTAL_COLUMNS
 
@@ -227,7 +289,7 @@ def _render_payment(console: Console, run) -> None:  # noqa: ANN001 - a payment.
 @click.option("--year", type=int, help="Performance year.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Show the program with these overrides applied.")
 @click.option("--json", "as_json", is_flag=True, help="Print the programs and parameters as JSON.")
-def programs(name, year, sets, as_json) -> None:  # noqa: ANN001
+def programs(name, year, sets, as_json) -> None:
     """List the shipped payment programs and their parameters with provenance; NAME may be an id or a YAML file."""
     from bhmeasures.payment import describe_programs
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass, field
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -15,6 +18,7 @@ class ExitCode(IntEnum):
     SPEC_INVALID = 3
     INPUT_INVALID = 4
     MEASURE_SKIPPED = 5
+    INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 class BhmError(Exception):
@@ -58,3 +62,38 @@ class InputError(BhmError):
     """Input data break the contract (missing table or column, bad date, ...)."""
 
     exit_code = ExitCode.INPUT_INVALID
+
+
+class UsageError(BhmError):
+    """The command or call asks for something that does not exist or cannot be (unknown measure, bad --out)."""
+
+    exit_code = ExitCode.USAGE_ERROR
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A path as messages show it: relative to the working directory when it lies under it, else as given."""
+    text = os.fspath(path)
+    if text.startswith("<"):  # in-memory tables are named <table>
+        return text
+    if not os.path.isabs(text):
+        return os.path.normpath(text)
+    try:
+        return str(Path(text).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return text
+
+
+def shown_value(value: object) -> str:
+    """A value as the user wrote it: no Python reprs (`datetime.date(...)`, `None`, quotes)."""
+    if value is None:
+        return "empty"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return f'"{text}"' if text != text.strip() or not text else text

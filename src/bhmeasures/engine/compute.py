@@ -95,8 +95,10 @@ def _members(inputs: Inputs, active: pl.DataFrame | None) -> tuple[pl.DataFrame,
         if c not in spans.columns:
             spans = spans.with_columns(pl.lit(None, dtype=pl.Boolean).alias(c))
     # a member's birth and death dates may repeat per span (or be filled on only some): take the first known
-    members = spans.group_by("member_id").agg(pl.col("birth_date").drop_nulls().first(), pl.col("death_date").drop_nulls().min(),
-                                              *[pl.col(c).drop_nulls().first() for c in MEMBER_COLUMNS if c in spans.columns])
+    # the earliest of a member's spans tells birth date and attributes (so the order of the rows never matters)
+    members = spans.sort("member_id", "enrollment_start_date", "enrollment_end_date").group_by("member_id", maintain_order=True).agg(
+        pl.col("birth_date").drop_nulls().first(), pl.col("death_date").drop_nulls().min(),
+        *[pl.col(c).drop_nulls().first() for c in MEMBER_COLUMNS if c in spans.columns])
     return members, spans
 
 

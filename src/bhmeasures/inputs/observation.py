@@ -2,8 +2,8 @@
 
 Two kinds of check, each reported as one line naming the file, the column and a few offending rows:
 
-- on reading (`check_table`, called by the reader): every `code_type` is a code system bhm knows
-  (`loinc`, or `snomed` for coded findings), written in any case;
+- on reading (`unknown_code_type`, one of the reader's rules): every `code_type` is a code system bhm
+  knows (`loinc` or `LN`, `snomed` or `SCT` for coded findings), written in any case;
 - on computing (`check_scores`, called once the scan has kept the rows the measures use): an instrument
   whose value set gives it a positive `threshold` is scored, so its `result` must be a number. A text
   result elsewhere (a coded finding) is fine.
@@ -20,7 +20,7 @@ import polars as pl
 from bhmeasures.errors import InputError
 
 # code_type values bhm understands, lower case with spaces, dashes and underscores removed
-CODE_TYPES = {"loinc": "loinc", "snomed": "snomed", "snomedct": "snomed"}
+CODE_TYPES = {"loinc": "loinc", "ln": "loinc", "snomed": "snomed", "snomedct": "snomed", "sct": "snomed"}
 ROW_INDEX = "_obs_row"  # the row number of an observation in its file, kept through the scan for messages
 _EXAMPLES = 3
 
@@ -36,18 +36,12 @@ def _rows(bad: pl.DataFrame, column: str, label: str, offset: int) -> str:
     return f"e.g. {shown}"
 
 
-def check_table(frame: pl.LazyFrame, path: str, label: str, offset: int) -> list[str]:
-    """Problems with the observation table as read: unknown code types."""
-    if "code_type" not in frame.collect_schema():
-        return []
-    unknown = pl.col("code_type").is_not_null() & code_type_key().is_null()
-    bad = frame.with_row_index(ROW_INDEX).filter(unknown).select(ROW_INDEX, "code_type")
-    n = bad.select(pl.len()).collect().item()
-    if not n:
-        return []
-    known = ", ".join(sorted(set(CODE_TYPES.values())))
-    shown = _rows(bad.head(_EXAMPLES).collect(), "code_type", label, offset)
-    return [f"{path}: column code_type has {n} value(s) that are not a known code type ({known}), {shown}."]
+UNKNOWN_CODE_TYPE = "has {n} value(s) that are not a known code type (" + ", ".join(sorted(set(CODE_TYPES.values()))) + ")"
+
+
+def unknown_code_type() -> pl.Expr:
+    """True on a row whose code_type bhm does not know (the reader reports them with file, column and rows)."""
+    return pl.col("code_type").is_not_null() & code_type_key().is_null()
 
 
 def scored_codes(library: Any, value_sets: set[str]) -> list[str]:

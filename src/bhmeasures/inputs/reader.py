@@ -1,41 +1,68 @@
-"""Read the input tables (CSV, CSV.gz, Parquet), check them against the contract, normalise types and codes."""
+"""Read the input tables (CSV, CSV.gz, Parquet), check them against the contract, normalise types and codes.
+
+The same data spelled differently must give the same rates or a clear error, never different numbers:
+- text files are read as text and every value parsed; a value with trailing characters is an error;
+- dates may be dates, date-times (the date part is kept), `YYYY-MM-DD` or `YYYYMMDD` text, or integers
+  that are all valid `YYYYMMDD` dates; other integers (days since 1970?) are ambiguous and rejected;
+- whole numbers stored as floating point (as pandas writes a column with gaps) count as integers;
+- ids matched across tables (member_id, NPIs) must have one type in every table (integer 7 vs "007").
+
+Large typed files are not rewritten row by row: their text columns are taken as written, and
+conversions are lazy expressions that run only on the lines the measures keep.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from bhmeasures.errors import InputError
+from bhmeasures.digest import sha256_file
+from bhmeasures.errors import InputError, UsageError, shown_path, shown_value
 from bhmeasures.inputs import observation
 from bhmeasures.inputs.schema import (
-    BOOL, DATE, FLOAT, INT, POLARS_TYPES, REQUIRED_TABLES, STR, TABLES, ZERO_PADDED, column_types,
+    BOOL,
+    DATE,
+    FLOAT,
+    ID_GROUPS,
+    INT,
+    REQUIRED_TABLES,
+    ROW_ID,
+    STR,
+    TABLES,
+    UPPER_CASE_CODES,
+    ZERO_PADDED,
+    column_types,
 )
+from bhmeasures.inputs.textfile import LINE, read_text_table
+from bhmeasures.yamlio import did_you_mean
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
 _TRUE = ["true", "t", "1", "y", "yes"]
 _FALSE = ["false", "f", "0", "n", "no"]
 _EXAMPLES = 3
 LARGE_TABLES = ("medical_claim", "pharmacy_claim")
+# YYYY-MM-DD, optionally followed by a time of day and a zone, and nothing else
+_ISO_DATE = r"^(\d{4}-\d{1,2}-\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$"
+_KIND_TEXT = {DATE: "dates (YYYY-MM-DD or YYYYMMDD)", INT: "whole numbers", FLOAT: "numbers", BOOL: "true/false",
+              STR: "text"}
 
 _hash_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bhm-sha256")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
+def cancel_pending_hashes() -> None:
+    """Drop input files still waiting to be hashed (an interrupted run will not write its manifest)."""
+    global _hash_pool  # a fresh pool for the runs after this one (tests run many in one process)
+    _hash_pool.shutdown(wait=False, cancel_futures=True)
+    _hash_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bhm-sha256")
 
 
 @dataclass
 class InputFile:
     table: str
-    path: str
+    path: str  # as messages show it (relative to the working directory when under it)
     rows: int
     _sha: Future[str] | str | None = None
 
@@ -88,195 +115,422 @@ class Inputs:
 
 def find_tables(data_dir: Path | None, overrides: dict[str, Path]) -> dict[str, Path]:
     """Map table names to files: `<table>.parquet|.csv|.csv.gz` in the data directory, then explicit paths."""
+    unknown = [t for t in overrides if t not in TABLES]
+    if unknown:
+        raise UsageError("\n".join(f"--table {t}=...: unknown table '{t}'. " + (did_you_mean(t, list(TABLES)) or "")
+                                   + f" Tables are {', '.join(TABLES)}." for t in unknown))
     found: dict[str, Path] = {}
     problems: list[str] = []
     if data_dir is not None:
         if not data_dir.is_dir():
-            raise InputError(f"{data_dir}: data directory does not exist; pass --data DIR with the input tables.")
+            raise InputError(f"{shown_path(data_dir)}: data directory does not exist; pass --data DIR with the input tables.")
         for table in TABLES:
             matches = [data_dir / f"{table}{s}" for s in SUFFIXES if (data_dir / f"{table}{s}").exists()]
             if len(matches) > 1:
-                problems.append(f"{data_dir}: table {table} is in more than one file ({', '.join(m.name for m in matches)}); keep one.")
+                problems.append(f"{shown_path(data_dir)}: table {table} is in more than one file "
+                                f"({', '.join(m.name for m in matches)}); keep one.")
             elif matches:
                 found[table] = matches[0]
     for table, path in overrides.items():
-        if table not in TABLES:
-            problems.append(f"--table {table}=...: unknown table '{table}'; tables are {', '.join(TABLES)}.")
-        elif not path.exists():
-            problems.append(f"{path}: file for table {table} does not exist.")
+        if not path.is_file():
+            problems.append(f"{shown_path(path)}: file for table {table} "
+                            f"{'is a folder' if path.is_dir() else 'does not exist'}.")
         else:
             found[table] = path
     for table in REQUIRED_TABLES:
-        if table not in found:
+        if table not in found and not any(t == table for t in overrides):
             hint = ""
             if data_dir is not None:
-                near = sorted(p.name for p in data_dir.iterdir() if p.name.startswith(table))
+                near = sorted(p.name for p in data_dir.iterdir() if p.name.lower().startswith(table))
                 if near:
-                    hint = f" Found {', '.join(near)}: pass --table {table}={data_dir / near[0]}."
-            where = data_dir or "the inputs"
+                    hint = f" Found {', '.join(near)}: pass --table {table}={shown_path(data_dir / near[0])}."
+            where = shown_path(data_dir) if data_dir is not None else "the inputs"
             problems.append(f"{where}: required table {table} is missing (expected {table}.parquet, .csv or .csv.gz).{hint}")
     if problems:
         raise InputError("\n".join(problems))
     return found
 
 
-def _examples(frame: pl.DataFrame, column: str, line_offset: int, label: str) -> str:
-    rows = frame.head(_EXAMPLES)
-    shown = ", ".join(f"{label} {r['_row'] + line_offset} ({r[column]!r})" for r in rows.iter_rows(named=True))
-    return f"e.g. {shown}"
+# -- parsing text ------------------------------------------------------------------------------------
+def _plain_date(column: str) -> pl.Expr:
+    """`YYYY-MM-DD` and nothing else: how most files write dates, and far cheaper than the full parse."""
+    return pl.col(column).str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
 
 
-def _parse_expr(column: str, kind: str) -> pl.Expr:
-    c = pl.col(column)
+def _parse_text(column: str, kind: str) -> pl.Expr:
+    """The typed value of a text column; null where the text is not a value of this kind."""
+    s = pl.col(column).str.strip_chars()
     if kind == DATE:
-        s = c.str.strip_chars()
-        return pl.coalesce(
-            s.str.to_date("%Y-%m-%d", strict=False),
-            s.str.to_date("%Y%m%d", strict=False),
-            s.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
-        )
+        return pl.coalesce(_plain_date(column), s.str.extract(_ISO_DATE, 1).str.to_date("%Y-%m-%d", strict=False),
+                           s.str.to_date("%Y%m%d", strict=False))
+    number = s.cast(pl.Float64, strict=False)
+    number = pl.when(number.is_finite()).then(number)
     if kind == INT:
-        return c.str.strip_chars().cast(pl.Float64, strict=False).pipe(
-            lambda f: pl.when(f == f.round(0)).then(f.cast(pl.Int64)))
+        return pl.when(number == number.round(0)).then(number.cast(pl.Int64))
     if kind == FLOAT:
-        return c.str.strip_chars().cast(pl.Float64, strict=False)
-    if kind == BOOL:
-        low = c.str.strip_chars().str.to_lowercase()
-        return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
-    return c
+        return number
+    low = s.str.to_lowercase()
+    return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
 
 
-_KIND_TEXT = {DATE: "dates (YYYY-MM-DD)", INT: "whole numbers", FLOAT: "numbers", BOOL: "true/false"}
+def _text_code(column: str) -> pl.Expr:
+    """A code column of a text file: trimmed, blank as null, upper case, lost leading zeros restored."""
+    e = pl.col(column).str.strip_chars()
+    e = pl.when(e != "").then(e)
+    if column in UPPER_CASE_CODES:
+        e = e.str.to_uppercase()
+    if column in ZERO_PADDED:
+        e = pl.when(e.str.contains(r"^\d+$")).then(e.str.zfill(ZERO_PADDED[column])).otherwise(e)
+    return e
 
 
-def _normalise(table: str, frame: pl.LazyFrame, path: str, csv_like: bool) -> tuple[pl.LazyFrame, list[str]]:
-    """Cast every contract column to its type and return (frame, problems)."""
-    schema = frame.collect_schema()
-    types = column_types(table)
-    required, _ = TABLES[table]
-    problems: list[str] = []
-    missing = [c for c in required if c not in schema]
-    if missing:
-        problems.append(f"{path}: required column(s) {', '.join(missing)} missing from table {table}.")
-        return frame, problems
-    keep = [c for c in schema if c in types]
-    exprs: list[pl.Expr] = []
-    checks: list[tuple[str, str, pl.Expr]] = []  # (column, kind, expr that is true on a bad row)
-    for c in keep:
-        kind, dtype = types[c], schema[c]
-        raw = pl.col(c)
-        if dtype == pl.String and not csv_like and kind == STR:
-            expr = raw  # typed files are taken as written: rewriting every string of a large file is costly
-        elif dtype == pl.String:
-            raw = pl.when(raw.str.strip_chars() != "").then(raw)
-            if kind == STR:
-                expr = raw.str.strip_chars()
-                if c in ZERO_PADDED and csv_like:
-                    expr = expr.str.zfill(ZERO_PADDED[c])
-            else:
-                expr = _parse_expr(c, kind).pipe(lambda e, r=raw: pl.when(r.is_not_null()).then(e))
-                checks.append((c, kind, raw.is_not_null() & expr.is_null()))
-        elif kind == STR:
-            expr = raw.cast(pl.String)
-            if c in ZERO_PADDED and dtype.is_integer():
-                expr = expr.str.zfill(ZERO_PADDED[c])
-        elif kind == DATE and isinstance(dtype, pl.Datetime):
-            expr = raw.dt.date()
-        else:
-            try:
-                pl.Series([], dtype=dtype).cast(POLARS_TYPES[kind])
-            except Exception:  # noqa: BLE001 - any failure means the type cannot hold this kind
-                problems.append(f"{path}: column {c} has type {dtype}, which cannot be read as {_KIND_TEXT.get(kind, kind)}.")
-                continue
-            expr = raw.cast(POLARS_TYPES[kind], strict=False)
-        exprs.append(expr.alias(c))
-    typed = frame.select(exprs)
-    # Contract rules beyond types.
-    rules: list[tuple[str, str, pl.Expr]] = []
-    # Empty required values: checked on every row of text files and small tables; in large typed claim
-    # files the engine checks them on the lines a measure uses (a full extra pass would cost as much as
-    # the measures themselves).
-    empty: list[tuple[str, str, pl.Expr]] = []  # tested on the values as read, so a bad date is not also "empty"
-    if csv_like or table not in LARGE_TABLES:
-        for c in required:
-            if c in keep and types[c] in (STR, DATE) and c not in ("gender", "diagnosis_code_1"):
-                blank = pl.col(c).is_null()
-                if schema[c] == pl.String:
-                    blank = blank | (pl.col(c).str.strip_chars() == "")
-                empty.append((c, "is empty", blank))
-    if table == "pharmacy_claim" and "days_supply" in keep:
-        rules.append(("days_supply", "is negative", pl.col("days_supply") < 0))
-    if table == "eligibility":
-        rules.append(("enrollment_end_date", "is before enrollment_start_date",
-                      pl.col("enrollment_end_date") < pl.col("enrollment_start_date")))
-    if table == "attribution":
-        rules.append(("end_date", "is before start_date", pl.col("end_date") < pl.col("start_date")))
-    label, offset = ("line", 2) if csv_like else ("row", 1)
-    if table == "observation":
-        problems.extend(observation.check_table(frame, path, label, offset))
-    # each list of tests is counted in one pass over the frame it reads (raw strings or typed values)
-    not_parsed = [(c, f"has {{n}} value(s) that are not {_KIND_TEXT[kind]}", e) for c, kind, e in checks]
-    broken = [(c, f"{text} in {{n}} row(s)", e.fill_null(False)) for c, text, e in rules]
-    blank = [(c, f"{text} in {{n}} row(s)", e) for c, text, e in empty]
-    for source, tests in ((frame, blank), (frame, not_parsed), (typed, broken)):
-        if not tests:
+# -- numbers that stand for dates or integers --------------------------------------------------------
+def _ymd_parts(v: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    return v // 10_000, v // 100 % 100, v % 100
+
+
+def _is_ymd(v: pl.Expr) -> pl.Expr:
+    """True where the integer is a real calendar date written YYYYMMDD (integer arithmetic, no strings)."""
+    y, m, d = _ymd_parts(v)
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    days = pl.when(m == 2).then(28 + leap.cast(pl.Int64)).when(m.is_in([4, 6, 9, 11])).then(30).otherwise(31)
+    return v.is_between(10_000_101, 99_991_231) & m.is_between(1, 12) & (d >= 1) & (d <= days)
+
+
+
+
+def _whole(column: str) -> pl.Expr:
+    c = pl.col(column).cast(pl.Float64)  # decimals too
+    return c.is_null() | (c.is_finite() & (c == c.round(0)))
+
+
+def _storage(dtype: pl.DataType) -> str:
+    """How a column is stored: text, integer, float, date, datetime, boolean, null or other."""
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, (pl.Categorical, pl.Enum)):
+        return "text"
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_float() or dtype.is_decimal():
+        return "float"
+    if dtype == pl.Date:
+        return "date"
+    if isinstance(dtype, pl.Datetime):
+        return "datetime"
+    if dtype == pl.Boolean:
+        return "boolean"
+    if dtype == pl.Null:
+        return "null"
+    return "other"
+
+
+# -- checking one table ------------------------------------------------------------------------------
+@dataclass
+class _Check:
+    """A test that is true on a bad row, the message for n such rows, and the columns to show of one."""
+
+    column: str
+    text: str
+    bad: pl.Expr
+    show: tuple[str, ...] = ()
+
+
+@dataclass
+class _Table:
+    name: str
+    shown: str
+    frame: pl.LazyFrame  # as read (text files: every column text, plus LINE)
+    text: bool  # a text file: every value is parsed and rewritten
+    problems: list[str] = field(default_factory=list)
+    id_storage: dict[str, str] = field(default_factory=dict)  # id column -> "text" | "integer"
+
+    def fail(self, message: str) -> None:
+        self.problems.append(f"{self.shown}: {message}")
+
+
+def _match_columns(t: _Table) -> None:
+    """Accept contract columns whose names differ only in case or surrounding spaces, when unambiguous."""
+    names = t.frame.collect_schema().names()
+    types = column_types(t.name)
+    renames = {}
+    for wanted in types:
+        if wanted in names:
             continue
-        counts = source.select(e.sum().alias(f"_{i}") for i, (_, _, e) in enumerate(tests)).collect().row(0)
-        for (c, text, e), n in zip(tests, counts, strict=True):
-            if n:
-                bad = source.with_row_index("_row").filter(e).select("_row", c).head(_EXAMPLES).collect()
-                problems.append(f"{path}: column {c} {text.format(n=n)}, {_examples(bad, c, offset, label)}.")
-    return typed, problems
+        near = [n for n in names if n.strip().lower() == wanted and n not in types]
+        if len(near) == 1:
+            renames[near[0]] = wanted
+        elif len(near) > 1:
+            t.fail(f"columns {', '.join(near)} could each be {wanted}; keep one.")
+    if renames:
+        t.frame = t.frame.rename(renames)
 
 
-def _scan(path: Path) -> tuple[pl.LazyFrame, bool]:
+def _missing_columns(t: _Table) -> bool:
+    names = t.frame.collect_schema().names()
+    required, _ = TABLES[t.name]
+    missing = [c for c in required if c not in names]
+    if not missing:
+        return False
+    hints = [h for c in missing if (h := did_you_mean(c, [n for n in names if n != LINE]))]
+    if names and len(names) <= 2 and any(sep in names[0] for sep in (";", "\t", "|")):
+        hints.append("The header looks separated by something other than commas; save the file as comma-separated.")
+    found = [n for n in names if n != LINE]
+    hint = (" " + " ".join(hints)) if hints else f" Found: {', '.join(found[:12])}{', ...' if len(found) > 12 else ''}."
+    t.fail(f"required column(s) {', '.join(missing)} missing from table {t.name}.{hint}")
+    return True
+
+
+def _blank(column: str) -> pl.Expr:
+    return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
+
+
+def _facts(t: _Table, schema: pl.Schema, types: dict[str, str]) -> dict[str, dict[str, int]]:
+    """One pass over the columns whose values decide how to read them: floats that should be whole, numbers
+    that should be YYYYMMDD dates, text dates not all plain YYYY-MM-DD.
+    Column -> {"values", "not_whole", "not_ymd", "not_plain"}."""
+    exprs = []
+    for c, kind in types.items():
+        storage = _storage(schema[c]) if c in schema else None
+        if storage == "text" and kind == DATE:
+            exprs.append((~_blank(c) & _plain_date(c).is_null()).sum().alias(f"{c}\0not_plain"))
+        if storage not in ("integer", "float") or (storage == "integer" and kind != DATE):
+            continue
+        if kind in (STR, INT, DATE):
+            exprs.append(pl.col(c).is_not_null().sum().alias(f"{c}\0values"))
+            if storage == "float":
+                exprs.append((~_whole(c)).sum().alias(f"{c}\0not_whole"))
+            if kind == DATE:
+                v = pl.col(c).cast(pl.Int64, strict=False) if storage == "float" else pl.col(c).cast(pl.Int64)
+                exprs.append((pl.col(c).is_not_null() & ~_is_ymd(v).fill_null(False)).sum().alias(f"{c}\0not_ymd"))
+    if not exprs:
+        return {}
+    facts: dict[str, dict[str, int]] = {}
+    for name, value in t.frame.select(exprs).collect().row(0, named=True).items():
+        column, fact = name.split("\0")
+        facts.setdefault(column, {})[fact] = int(value)
+    return facts
+
+
+def _normalise(t: _Table) -> tuple[pl.LazyFrame, list[_Check], list[_Check]]:
+    """Typed columns, plus the checks on the values as read and on the typed values."""
+    schema = t.frame.collect_schema()
+    types = {c: k for c, k in column_types(t.name).items() if c in schema}
+    facts = _facts(t, schema, types)
+    ids = {c for group in ID_GROUPS.values() for table, c in group if table == t.name}
+    exprs: list[pl.Expr] = []
+    raw_checks: list[_Check] = []
+    for c, kind in types.items():
+        storage = _storage(schema[c])
+        fact = facts.get(c, {})
+        if fact.get("not_whole"):
+            raw_checks.append(_Check(c, f"has {{n}} value(s) that are not {_KIND_TEXT[kind] if kind != STR else 'whole numbers'}",
+                                     ~_whole(c), (c,)))
+            continue
+        expr = _typed(t, c, kind, storage, fact, raw_checks)
+        if expr is not None:
+            exprs.append(expr.alias(c))
+        if c in ids and storage != "null":  # an empty column matches nothing either way
+            t.id_storage[c] = "text" if t.text or storage == "text" else "integer"
+    return t.frame.select(*exprs, *([LINE] if LINE in schema else [])), raw_checks, _rules(t.name, types)
+
+
+def _typed(t: _Table, c: str, kind: str, storage: str, fact: dict[str, int], checks: list[_Check]) -> pl.Expr | None:
+    """The expression that gives column `c` its contract type, or None (and a problem) when it cannot."""
+    raw = pl.col(c)
+    if storage == "text":
+        if kind == STR:
+            if t.text:
+                return _text_code(c)
+            # typed files are taken as written: rewriting every string of a large file is costly
+            return raw if t.frame.collect_schema()[c] == pl.String else raw.cast(pl.String)
+        if kind == DATE and not fact.get("not_plain"):
+            return _plain_date(c)  # every value was checked to be one
+        blank = _blank(c)
+        parsed = _parse_text(c, kind)
+        checks.append(_Check(c, f"has {{n}} value(s) that are not {_KIND_TEXT[kind]}", ~blank & parsed.is_null(), (c,)))
+        return pl.when(~blank).then(parsed)
+    if storage == "null":
+        return raw.cast({DATE: pl.Date, STR: pl.String, INT: pl.Int64, FLOAT: pl.Float64, BOOL: pl.Boolean}[kind])
+    if kind == DATE:
+        if storage == "date":
+            return raw
+        if storage == "datetime":
+            return raw.dt.date()  # the date as written, in the column's own time zone
+        if storage in ("integer", "float"):
+            return _numeric_date(t, c, fact, checks)
+    elif kind == STR and storage in ("integer", "float"):
+        text = raw.cast(pl.Int64).cast(pl.String)
+        return text.str.zfill(ZERO_PADDED[c]) if c in ZERO_PADDED else text
+    elif kind == INT and storage in ("integer", "float"):
+        return raw.cast(pl.Int64)
+    elif kind == FLOAT and storage in ("integer", "float"):
+        return raw.cast(pl.Float64)
+    elif kind == BOOL and storage in ("boolean", "integer"):
+        return raw.cast(pl.Boolean)
+    t.fail(f"column {c} is stored as {t.frame.collect_schema()[c]}, which cannot be read as {_KIND_TEXT[kind]}.")
+    return None
+
+
+def _numeric_date(t: _Table, c: str, fact: dict[str, int], checks: list[_Check]) -> pl.Expr | None:
+    """Numbers in a date column: YYYYMMDD when every value is one; day counts are ambiguous."""
+    v = pl.col(c).cast(pl.Int64)
+    if not fact.get("not_ymd"):
+        return pl.date(*_ymd_parts(v))  # every value was checked to be a calendar date
+    if fact["not_ymd"] == fact["values"]:
+        largest = t.frame.select(pl.col(c).abs().max()).collect().item()
+        if largest is not None and largest < 10_000_101:
+            t.fail(f"column {c} holds numbers such as {shown_value(largest)}, which are not dates written YYYYMMDD. "
+                   "If they count days since 1970-01-01, store the column with the Parquet DATE type "
+                   "(polars: .cast(pl.Date)); else write the dates as YYYYMMDD numbers or YYYY-MM-DD text.")
+            return None
+    checks.append(_Check(c, "has {n} value(s) that are not dates written YYYYMMDD",
+                         pl.col(c).is_not_null() & ~_is_ymd(v).fill_null(False), (c,)))
+    return None
+
+
+def _rules(table: str, types: dict[str, str]) -> list[_Check]:
+    """Contract rules beyond types, tested on the typed values."""
+    rules = []
+    if table == "pharmacy_claim" and "days_supply" in types:
+        rules.append(_Check("days_supply", "is negative in {n} row(s)", pl.col("days_supply") < 0, ("days_supply",)))
+    if table == "observation" and "code_type" in types:
+        rules.append(_Check("code_type", observation.UNKNOWN_CODE_TYPE, observation.unknown_code_type(), ("code_type",)))
+    spans = {"eligibility": ("enrollment_start_date", "enrollment_end_date"), "attribution": ("start_date", "end_date")}
+    if table in spans:
+        start, end = spans[table]
+        rules.append(_Check(end, f"is before {start} in {{n}} row(s)", pl.col(end) < pl.col(start), (start, end)))
+    return rules
+
+
+def _blank_checks(t: _Table) -> list[_Check]:
+    """Empty required values, on every row of text files and small tables. In large typed claim files the
+    engine checks them on the lines a measure uses (a full extra pass would cost as much as the measures)."""
+    if not t.text and t.name in LARGE_TABLES:
+        return []
+    schema = t.frame.collect_schema()
+    required, _ = TABLES[t.name]
+    checks = []
+    for c, kind in required.items():
+        if c in schema and kind in (STR, DATE) and c not in ("gender", "diagnosis_code_1"):
+            checks.append(_Check(c, "is empty in {n} row(s)", _blank(c) if schema[c] == pl.String else pl.col(c).is_null()))
+    return checks
+
+
+def _examples(t: _Table, source: pl.LazyFrame, check: _Check) -> str:
+    """`e.g. line 3 (2025-13-09, claim_id OP1)`: where, the value at fault and the row's id, nothing more."""
+    schema = source.collect_schema()
+    where, label = (LINE, "line") if LINE in schema else ("_bhm_row", "row")
+    if where not in schema:
+        source = source.with_row_index(where, offset=1)
+    id_col = ROW_ID[t.name]
+    extra = [id_col] if id_col in schema and id_col not in check.show else []
+    rows = source.filter(check.bad.fill_null(False)).select(where, *check.show, *extra).head(_EXAMPLES).collect()
+    shown = []
+    for r in rows.iter_rows(named=True):
+        values = [shown_value(r[c]) if len(check.show) == 1 else f"{c} {shown_value(r[c])}" for c in check.show]
+        values += [f"{c} {shown_value(r[c])}" for c in extra]
+        shown.append(f"{label} {r[where]}" + (f" ({', '.join(values)})" if values else ""))
+    return "e.g. " + ", ".join(shown)
+
+
+def _report(t: _Table, source: pl.LazyFrame, checks: list[_Check]) -> None:
+    """Count every check's bad rows in one pass; name a few of each."""
+    if not checks:
+        return
+    counts = source.select(c.bad.fill_null(False).sum().alias(f"_{i}") for i, c in enumerate(checks)).collect().row(0)
+    for check, n in zip(checks, counts, strict=True):
+        if n:
+            t.fail(f"column {check.column} {check.text.format(n=n)}, {_examples(t, source, check)}.")
+
+
+def _check_table(t: _Table) -> pl.LazyFrame | None:
+    """The typed frame of one table; its problems are added to `t.problems`."""
+    _match_columns(t)
+    if _missing_columns(t):
+        return None
+    typed, raw_checks, rules = _normalise(t)
+    _report(t, t.frame, _blank_checks(t) + raw_checks)
+    typed_columns = typed.collect_schema()
+    _report(t, typed, [r for r in rules if all(c in typed_columns for c in r.show)])  # values that could not be typed are null
+    return typed.drop(LINE, strict=False)
+
+
+def _id_type_problems(tables: list[_Table]) -> list[str]:
+    """Ids matched across tables must be stored alike: integer 7 and text "007" cannot be matched without guessing."""
+    problems = []
+    for name, group in ID_GROUPS.items():
+        seen = [(t, c, t.id_storage[c]) for t in tables for table, c in group if t.name == table and c in t.id_storage]
+        integer = [(t, c) for t, c, s in seen if s == "integer"]
+        text = [(t, c) for t, c, s in seen if s == "text"]
+        if integer and text:
+            (ti, ci), (tt, ct) = integer[0], text[0]
+            problems.append(
+                f"{ti.shown}: column {ci} holds integers, but column {ct} of {tt.shown} holds text. {name} values are "
+                f'matched across tables, and an integer such as 7 cannot be matched to text such as "007" without '
+                f"guessing: store {name} the same way in every table (text keeps leading zeros).")
+    return problems
+
+
+def _scan(table: str, path: Path) -> _Table:
+    shown = shown_path(path)
     name = path.name.lower()
     if name.endswith(".parquet"):
-        return pl.scan_parquet(path), False
-    if name.endswith(".csv") or name.endswith(".csv.gz"):
-        return pl.read_csv(path, infer_schema=False, null_values=[""]).lazy(), True
-    raise InputError(f"{path}: unsupported file type; use .parquet, .csv or .csv.gz.")
+        return _Table(table, shown, pl.scan_parquet(path), text=False)
+    if name.endswith((".csv", ".csv.gz")):
+        frame, problems = read_text_table(path, shown)
+        return _Table(table, shown, (frame if frame is not None else pl.DataFrame()).lazy(), text=True, problems=problems)
+    return _Table(table, shown, pl.LazyFrame(), text=False, problems=[f"{shown}: unsupported file type; use .parquet, .csv or .csv.gz."])
+
+
+def _unreadable(table: str, shown: str, error: Exception) -> str:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, UnicodeDecodeError) or "utf-8" in first.lower() or "utf8" in first.lower():
+        return f"{shown}: is not UTF-8 text; save it as UTF-8 (\"CSV UTF-8\" in spreadsheet programs)."
+    return f"{shown}: cannot be read as table {table} ({first})."
+
+
+def _check_all(tables: list[_Table]) -> dict[str, pl.LazyFrame]:
+    frames: dict[str, pl.LazyFrame] = {}
+    for t in tables:
+        if t.problems:
+            continue
+        try:
+            typed = _check_table(t)
+        except pl.exceptions.PolarsError as e:
+            t.problems.append(_unreadable(t.name, t.shown, e))
+            continue
+        if typed is not None:
+            frames[t.name] = typed
+    problems = [p for t in tables for p in t.problems] + _id_type_problems(tables)
+    if problems:
+        raise InputError("\n".join(problems))
+    return frames
 
 
 def read_inputs(paths: dict[str, Path]) -> Inputs:
     """Open, check and normalise every table; raise InputError listing every problem found."""
-    frames: dict[str, pl.LazyFrame] = {}
-    files: dict[str, InputFile] = {}
-    problems: list[str] = []
+    tables = []
     for table, path in paths.items():
         try:
-            raw, csv_like = _scan(path)
-            typed, found = _normalise(table, raw, str(path), csv_like)
-        except pl.exceptions.PolarsError as e:
-            first = str(e).strip().splitlines()[0]
-            problems.append(f"{path}: cannot be read as table {table} ({first}).")
-            continue
-        problems.extend(found)
-        frames[table] = typed
-        rows = raw.select(pl.len()).collect().item()
-        files[table] = InputFile(table, str(path), rows, _hash_pool.submit(_sha256, path))
-    if problems:
-        raise InputError("\n".join(problems))
+            tables.append(_scan(table, path))
+        except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as e:
+            tables.append(_Table(table, shown_path(path), pl.LazyFrame(), False, [_unreadable(table, shown_path(path), e)]))
+    frames = _check_all(tables)
+    files = {}
+    for t in tables:
+        rows = t.frame.select(pl.len()).collect().item()
+        files[t.name] = InputFile(t.name, t.shown, rows, _hash_pool.submit(sha256_file, paths[t.name]))
     return Inputs(frames, files)
 
 
 def inputs_from_frames(frames: dict[str, pl.DataFrame]) -> Inputs:
     """Check and normalise in-memory tables (string or typed columns) exactly as files are."""
-    out: dict[str, pl.LazyFrame] = {}
-    files: dict[str, InputFile] = {}
-    problems: list[str] = []
-    for table, df in frames.items():
-        if table not in TABLES:
-            problems.append(f"<memory>: unknown table '{table}'.")
-            continue
-        csv_like = all(dt == pl.String for dt in df.schema.values())
-        typed, found = _normalise(table, df.lazy(), f"<{table}>", csv_like)
-        problems.extend(found)
-        out[table] = typed
-        files[table] = InputFile(table, f"<{table}>", df.height, None)
-    for table in REQUIRED_TABLES:
-        if table not in frames:
-            problems.append(f"<memory>: required table {table} is missing.")
-    if problems:
-        raise InputError("\n".join(problems))
-    return Inputs(out, files)
+    unknown = [t for t in frames if t not in TABLES]
+    missing = [t for t in REQUIRED_TABLES if t not in frames]
+    if unknown or missing:
+        raise InputError("\n".join([*(f"<memory>: unknown table '{t}'." for t in unknown),
+                                    *(f"<memory>: required table {t} is missing." for t in missing)]))
+    tables = [_Table(name, f"<{name}>", df.lazy(), text=all(dt == pl.String for dt in df.schema.values()))
+              for name, df in frames.items()]
+    checked = _check_all(tables)
+    files = {name: InputFile(name, f"<{name}>", df.height, None) for name, df in frames.items()}
+    return Inputs(checked, files)

@@ -43,6 +43,24 @@ REQUIRED_TABLES = ("eligibility", "medical_claim", "pharmacy_claim")
 # Codes whose leading zeros a spreadsheet may have dropped: restore them to their fixed width.
 ZERO_PADDED = {"revenue_center_code": 4, "place_of_service_code": 2, "ndc_code": 11}
 
+# Codes whose letters mean the same in either case (code systems spell them in upper case). Text files
+# are rewritten row by row anyway, so they are upper-cased there.
+UPPER_CASE_CODES = frozenset({
+    *DX_COLUMNS, *PCS_COLUMNS, *MODIFIER_COLUMNS, "hcpcs_code", "bill_type_code", "rendering_taxonomy_code",
+    "taxonomy_code",
+})
+
+# Ids matched across tables: every column of a group must hold them with the same type, since the
+# integer 7 and the text "007" cannot be matched without guessing.
+ID_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
+    "member_id": tuple((t, "member_id") for t in ("eligibility", "medical_claim", "pharmacy_claim", "attribution", "observation")),
+    "npi": (("provider", "npi"), ("medical_claim", "rendering_npi"), ("medical_claim", "billing_npi")),
+}
+
+# The column that identifies a row in messages (besides its line or row number).
+ROW_ID = {"eligibility": "member_id", "medical_claim": "claim_id", "pharmacy_claim": "claim_id",
+          "attribution": "member_id", "provider": "npi", "observation": "member_id"}
+
 POLARS_TYPES = {DATE: pl.Date, STR: pl.String, INT: pl.Int64, FLOAT: pl.Float64, BOOL: pl.Boolean}
 
 

@@ -74,7 +74,8 @@ class DispensingsKind(StepKind):
         if rx.is_empty():
             return StepResult(empty_events())
         key = run.source_column(s.where, "pharmacy_claim")
-        df = rx.filter(pl.col(key))
+        # rows of one claim are numbered in a fixed order, so event ids never depend on the order of the file
+        df = rx.filter(pl.col(key)).sort("member_id", "claim_id", "dispensing_date", "ndc_code", "days_supply", nulls_last=True)
         end = pl.col("dispensing_date") + pl.duration(days=pl.max_horizontal(pl.col("days_supply").fill_null(1), 1) - 1)
         nth = pl.int_range(pl.len()).over("member_id", "claim_id")
         events = df.select(

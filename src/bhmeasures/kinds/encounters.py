@@ -61,7 +61,7 @@ class EncountersKind(StepKind):
         key = run.source_column(s.where, "medical_claim")
         df = lines.filter(pl.col(key)).group_by("member_id", "claim_id", "service_date").agg(
             pl.max_horizontal(pl.col("service_end_date").max(), pl.col("service_date").first()).alias("service_end_date"),
-            pl.col("provider").drop_nulls().first(),
+            pl.col("provider").min(),
             pl.col("units").sum().alias("units"),
             pl.col("paid_cents").sum().alias("paid_cents"),
         )
@@ -69,7 +69,7 @@ class EncountersKind(StepKind):
         if s.one_per == "day":
             df = df.sort("member_id", "service_date", "claim_id").group_by("member_id", "service_date", maintain_order=True).agg(
                 pl.col("claim_id").first(), pl.col("claim_id").alias("claims"), pl.col("_multi").first(),
-                pl.col("service_end_date").max(), pl.col("provider").drop_nulls().first(), pl.col("units").sum(),
+                pl.col("service_end_date").max(), pl.col("provider").min(), pl.col("units").sum(),
                 pl.col("paid_cents").sum())
         else:
             df = df.with_columns(pl.concat_list("claim_id").alias("claims"))

@@ -66,11 +66,12 @@ class EpisodesKind(StepKind):
         chains = stay_chains(run.events(s.all_stays), s.transfer_within_days)
         # a chain is an episode when one of its stays is in `stays`; its claims are the first such stay's
         qualifying = run.events(s.stays).select("member_id", pl.col("event_id").alias("stay_id"), pl.lit(True).alias("_q"))
-        per_stay = chains.select("member_id", "chain", "stay_ids", "stay_claims", "admission_date").explode(
-            "stay_ids", "stay_claims").rename({"stay_ids": "stay_id", "stay_claims": "claims"})
-        stay_episodes = per_stay.join(qualifying, on=["member_id", "stay_id"], how="inner").group_by(
-            "member_id", "chain", maintain_order=True).agg(pl.col("claims").first(), pl.col("admission_date").first()
-                                                           .alias("history_date"))
+        per_stay = chains.select("member_id", "chain", "stay_ids", "stay_claims", "admission_date",
+                                 pl.int_ranges(0, pl.col("stay_ids").list.len()).alias("position")).explode(
+            "stay_ids", "stay_claims", "position").rename({"stay_ids": "stay_id", "stay_claims": "claims"})
+        stay_episodes = per_stay.join(qualifying, on=["member_id", "stay_id"], how="inner").sort(
+            "member_id", "chain", "position").group_by("member_id", "chain", maintain_order=True).agg(
+            pl.col("claims").first(), pl.col("admission_date").first().alias("history_date"))
 
         visits = run.events(s.visits)
         led = pl.DataFrame(schema={"member_id": pl.String, "chain": pl.Int64, "claims": pl.List(pl.String),

@@ -89,7 +89,9 @@ class FilterKind(StepKind):
     def evaluate(self, node: Any, run: Any) -> StepResult:
         step = node.step
         source = run.events(step.from_)
-        outcome = logic.evaluate(step, source, run)
+        # evidence named by this filter is what this filter found (the event itself when nothing), never an earlier step's
+        start = source.drop([c for c in logic.EVIDENCE if c in source.columns]) if step.evidence_as else source
+        outcome = logic.evaluate(step, start, run)
         kept = outcome.kept
         if step.evidence_as:
             kept = _name_evidence(kept, step.evidence_as, step.from_)

@@ -53,9 +53,11 @@ class MemberUnitsKind(StepKind):
         members = run.get(node.step.members).frame
         day = date_of(parse_date_expr(node.step.index_date), run.year)
         extra = [c for c in members.columns if c != "member_id"]
+        # a unit is the member: "M1:member" stands for it where a claim would (evidence of a numerator it meets itself)
+        ident = pl.col("member_id") + ":member"
         units = members.select(
             pl.lit("eligibility").alias("source"), "member_id", pl.col("member_id").alias("event_id"),
-            pl.lit(None, dtype=pl.String).alias("claim_id"), pl.lit([], dtype=pl.List(pl.String)).alias("claims"),
+            ident.alias("claim_id"), pl.concat_list(ident).alias("claims"),
             day.alias("start_date"), day.alias("end_date"), day.alias("index_date"),
             pl.lit(None, dtype=pl.String).alias("provider"), pl.lit(1, dtype=pl.Int64).alias("units"), *extra,
         )

@@ -28,7 +28,7 @@ def one_per_period(events: pl.DataFrame, days: int) -> pl.DataFrame:
         first = remaining.group_by("member_id", maintain_order=True).first()
         kept.append(first)
         remaining = remaining.join(first.select("member_id", pl.col("index_date").alias("_kept")), on="member_id").filter(
-            pl.col("index_date") >= pl.col("_kept") + pl.duration(days=days)).drop("_kept")
+            pl.col("index_date") >= pl.col("_kept") + pl.duration(days=days)).drop("_kept").sort("member_id", "index_date", "event_id")
     return pl.concat(kept) if kept else events.clear()
 
 

@@ -59,14 +59,15 @@ class StaysKind(StepKind):
         if lines.is_empty():
             return StepResult(empty_events())
         key = run.source_column(node.step.where, "medical_claim")
-        tob = _bill_type(pl.col("bill_type_code").drop_nulls().first())
+        # the lowest value where lines differ, so the result never depends on the order of the rows
+        tob = _bill_type(pl.col("bill_type_code").min())
         claims = lines.filter(pl.col(key)).group_by("member_id", "claim_id").agg(
             pl.col("admission_date").min().alias("start_date"), pl.col("discharge_date").max().alias("end_date"),
             pl.col("claim_start_date").min().alias("_from"), pl.col("claim_end_date").max().alias("_thru"),
-            pl.coalesce(pl.col("facility_npi").drop_nulls().first(), pl.col("billing_npi").drop_nulls().first())
+            pl.coalesce(pl.col("facility_npi").min(), pl.col("billing_npi").min())
             .fill_null("").alias("_facility"),
             tob.str.slice(0, 2).fill_null("").alias("_family"), tob.str.slice(2, 1).alias("_frequency"),
-            pl.col("provider").drop_nulls().first(), pl.col("paid_cents").sum(),
+            pl.col("provider").min(), pl.col("paid_cents").sum(),
         )
         group = ("member_id", "_facility", "_family")
         claims = claims.sort(*group, "_from", "_thru", "claim_id")

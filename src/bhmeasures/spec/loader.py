@@ -93,7 +93,7 @@ class _Resolver:
     variants: dict[str, SpecFile]
     libraries: dict[str, SpecFile]
     issues: list[Issue]
-    done: dict[str, LoadedSpec] = field(default_factory=dict)
+    done: dict[str, LoadedSpec | None] = field(default_factory=dict)
 
     def _issue(self, f: SpecFile, loc: YamlPath, message: str, hint: str | None = None) -> None:
         self.issues.append(Issue(str(f.path), line_for(f.lines, loc), message, hint, getattr(f.model, "id", None)))
@@ -197,14 +197,14 @@ class _Resolver:
         return self._finish(f, spec, origins, files)
 
     def resolve(self, measure_id: str, seen: tuple[str, ...] = ()) -> LoadedSpec | None:
-        if measure_id in self.done:
+        if measure_id in self.done:  # resolved once, failed or not: a parent's problem is reported once
             return self.done[measure_id]
         out = None
         if measure_id in self.measures:
             out = self.measure(self.measures[measure_id])
         elif measure_id in self.variants:
             out = self.variant(self.variants[measure_id], seen)
-        if out is not None:
+        if measure_id in self.measures or measure_id in self.variants:
             self.done[measure_id] = out
         return out
 

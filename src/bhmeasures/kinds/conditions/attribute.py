@@ -3,8 +3,8 @@
 `{name: screening_result, at_least: screening_threshold}` keeps events whose named evidence scored at
 or above the instrument's threshold; `{name: initiation_kind, equals: Initiation Admissions}` those
 initiated by an admission; `{name: initiation_end_date, after: MY-11-27}` those whose initiating stay
-ends after November 27. A text column compared with a numeric one is read as numbers (an instrument's
-threshold from its value set against the numeric `result`). A comparison with a missing value does not hold.
+ends after November 27. Numbers compare as numbers (a value-set attribute "10" with a result 9.0);
+a comparison with a missing value does not hold.
 """
 
 from __future__ import annotations
@@ -52,25 +52,30 @@ class AttributeTest(Model):
         return next(o for o in _OPS if getattr(self, o) is not None)
 
 
-def _operand(value: Scalar, schema: pl.Schema, column: str) -> pl.Expr:
-    """Another column when the value names one the events carry, else the value itself. A text column
-    compared with a numeric one is read as numbers (value-set attributes such as a threshold are text)."""
-    if isinstance(value, str) and value in schema:
-        other = pl.col(value)
-        if schema[column].is_numeric() and schema[value] == pl.String:
-            other = other.str.strip_chars().cast(pl.Float64, strict=False)
-        return other
+def _operand(value: Scalar, columns: list[str], year: int) -> pl.Expr:
+    """Another column when the value names one the events carry, else the value itself."""
+    if isinstance(value, str) and value in columns:
+        return pl.col(value)
     return pl.lit(value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _numeric(e: pl.Expr) -> pl.Expr:
+    # value-set attributes are text ("10"); a result is a number: compare numbers as numbers
+    return e.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
 
 
 @register_condition
 class AttributeCondition(ConditionKind):
     key = "attribute"
     model = AttributeTest
-    cost = 0
+    cost = 4  # after the conditions that add columns (named evidence of a `with` in the same filter)
 
     def dates_used(self, value: AttributeTest) -> set[str]:
-        out = set()
+        out = {value.name} if value.name.endswith("_date") else set()
         for o in ("after", "before"):
             if getattr(value, o) is not None:
                 e = parse_date_expr(getattr(value, o))
@@ -94,15 +99,25 @@ class AttributeCondition(ConditionKind):
         if value.name not in events.columns:
             return Outcome(events.clear())
         col, op, rhs = pl.col(value.name), value.op, getattr(value, value.op)
+        schema = events.schema
+        numeric_col = schema[value.name].is_numeric()
         if op in ("after", "before"):
             d = date_of(parse_date_expr(rhs), run.year)
             cond = col > d if op == "after" else col < d
         elif op == "in_":
-            cond = col.is_in([v for v in rhs])
+            if any(_is_number(v) for v in rhs):
+                cond = _numeric(col).is_in([float(v) for v in rhs if _is_number(v)])
+            else:
+                cond = col.cast(pl.String).is_in([str(v) for v in rhs])
         elif op == "is_true":
             cond = col == rhs
         else:
-            other = _operand(rhs, events.schema, value.name)
+            other = _operand(rhs, events.columns, run.year)
+            other_numeric = _is_number(rhs) or (isinstance(rhs, str) and rhs in schema and schema[rhs].is_numeric())
+            if numeric_col or other_numeric:
+                col, other = _numeric(col), _numeric(other)
+            elif op in ("equals", "not_equals"):
+                col, other = col.cast(pl.String), other.cast(pl.String)
             cond = {"equals": col == other, "not_equals": col != other, "at_least": col >= other, "above": col > other,
                     "at_most": col <= other, "below": col < other}[op]
         return Outcome(events.filter(cond.fill_null(False)))

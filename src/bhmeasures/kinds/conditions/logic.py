@@ -29,6 +29,7 @@ from bhmeasures.kinds.conditions.base import CONDITIONS, ConditionKind, Outcome
 from bhmeasures.spec.base import Model, Predicate
 
 COMBINATORS = ("any_of", "all_of", "not_")
+EVIDENCE = ("evidence_claim_id", "evidence_date", "evidence_end_date", "evidence_kind")
 
 
 def field_name(key: str) -> str:
@@ -141,7 +142,9 @@ def evaluate(conds: Any, events: pl.DataFrame, run: Any) -> Outcome:
             for c in group:
                 kept = evaluate(c, kept, run).kept
         else:
-            routes = [evaluate(c, kept, run).kept for c in group]
+            # each route finds its own evidence: a route met by the event itself must not show an earlier step's
+            earlier = [c for c in EVIDENCE if c in kept.columns]
+            routes = [evaluate(c, kept.drop(earlier), run).kept for c in group]
             kept = _earliest_evidence(routes) if routes else kept.clear()
     if conds.not_ is not None:
         met = evaluate(conds.not_, kept, run).kept
