@@ -11,13 +11,13 @@ from typing import Any
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from deckutil import check_invariants, deck_frames
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bhmeasures
 from bhmeasures.cli import main
 from bhmeasures.errors import ExitCode, InputError
-from deckutil import check_invariants, deck_frames
 
 SCREENING = ["CDF", "DSF-E", "DEV", "CO-DEP-FU", "CO-FOSTER-BH", "CO-BH-ENG"]
 RATES = {"CDF": ["CDF"], "DSF-E": ["DSF-SCREEN", "DSF-FOLLOWUP"], "DEV": ["DEV-12", "DEV-24", "DEV-36", "DEV-TOTAL"],
@@ -49,7 +49,7 @@ def write_data(folder: Path, **overrides: str | None) -> Path:
     return folder
 
 
-def run(data: Path, out: Path, *extra: str):  # noqa: ANN201
+def run(data: Path, out: Path, *extra: str):
     return CliRunner().invoke(main, ["compute", "--data", str(data), "--out", str(out), "--quiet", *extra])
 
 
@@ -127,7 +127,7 @@ def populations(draw: st.DrawFn) -> dict[str, Any]:
     # one unrelated claim, so every measure's required claim columns are filled
     claims = [{"claim_id": "BASE", "member_id": "M0", "claim_start_date": "2025-02-01", "hcpcs_code": "80053",
                "place_of_service_code": "81", "diagnosis_code_1": "Z00.00"}]
-    day = lambda d: (date(YEAR, 1, 1) + timedelta(days=d)).isoformat()  # noqa: E731
+    day = lambda d: (date(YEAR, 1, 1) + timedelta(days=d)).isoformat()
     for i in range(n):
         m = f"M{i}"
         age_days = draw(st.sampled_from([400, 800, 1100, 4500, 6200, 6500, 15000, 24000]))
