@@ -40,6 +40,9 @@ wanted = [c for c in wanted if c in schema]
 tables = [(medical, wanted),
           (pl.scan_parquet(f"{d}/pharmacy_claim.parquet"), ["member_id", "claim_id", "dispensing_date", "days_supply", "ndc_code"]),
           (pl.scan_parquet(f"{d}/eligibility.parquet"), None), (pl.scan_parquet(f"{d}/attribution.parquet"), None)]
+import os
+if os.path.exists(f"{d}/observation.parquet"):  # the screening measures read every observation column
+    tables.append((pl.scan_parquet(f"{d}/observation.parquet"), None))
 for frame, cols in tables:
     cols = cols or frame.collect_schema().names()
     if mode == "collect":  # every value decoded and held in memory
@@ -65,6 +68,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--data", type=Path, help="existing data folder (default: benchmarks/data/<members>)")
+    ap.add_argument("--measures", default="FUH,FUA,FUM", help="measures bhm compute runs (ALL: every shipped spec)")
     args = ap.parse_args()
 
     data = args.data or HERE / "data" / str(args.members)
@@ -82,8 +86,9 @@ def main() -> None:
     collect_cmd = [sys.executable, "-c", BARE_SCAN, str(data), "collect"]
     scans, collects, computes = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        compute_cmd = [sys.executable, "-m", "bhmeasures.cli", "compute", "--data", str(data), "--measures",
-                       "FUH,FUA,FUM", "--out", str(Path(tmp) / "out"), "--quiet"]
+        chosen = [] if args.measures.upper() == "ALL" else ["--measures", args.measures]
+        compute_cmd = [sys.executable, "-m", "bhmeasures.cli", "compute", "--data", str(data), *chosen,
+                       "--out", str(Path(tmp) / "out"), "--quiet"]
         for i in range(args.runs):
             scans.append(peak_of(scan_cmd))
             collects.append(peak_of(collect_cmd))
@@ -95,7 +100,7 @@ def main() -> None:
     med = lambda xs, i: statistics.median(x[i] for x in xs)  # noqa: E731
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "members": args.members, "rows": rows, "runs": args.runs,
+        "members": args.members, "rows": rows, "runs": args.runs, "measures": args.measures,
         "cpus": os.cpu_count(), "python": platform.python_version(), "polars": pl.__version__,
         "scan_wall_s": round(med(scans, 0), 2), "scan_peak_mb": round(med(scans, 1)),
         "collect_scan_wall_s": round(med(collects, 0), 2), "collect_scan_peak_mb": round(med(collects, 1)),

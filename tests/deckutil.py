@@ -7,12 +7,15 @@ plain Python dicts (with str, int, bool or date values), which is how the proper
 Shorthand filled in by the builder:
 
 - ``members``: one eligibility span per member (``2024-12-01..2026-01-31`` unless ``enrollment`` lists
-  ``[start, end]`` pairs), gender ``female``; other keys (``death_date``, ``mh_benefit``...) are copied
-  onto every span. Raw ``eligibility`` rows may be given as well.
+  ``[start, end]`` pairs, or ``{start, end, ...}`` mappings whose other keys are columns of that span
+  only, such as ``foster_care``), gender ``female``; other keys (``death_date``, ``mh_benefit``,
+  ``foster_care``...) are copied onto every span. Raw ``eligibility`` rows may be given as well.
 - ``medical_claim``: ``claim_line_number`` (1.. per claim, in order), ``claim_type`` (institutional when
   ``bill_type_code`` or ``revenue_center_code`` is set, else professional), ``claim_start_date``
   (``admission_date`` when not given), ``claim_end_date`` (``discharge_date``, else ``claim_start_date``).
 - ``pharmacy_claim``: ``days_supply`` 30 when not given.
+- ``observation``: ``code_type`` ``loinc`` when not given. The table is part of the deck's inputs whenever
+  the key is present (``observation: []`` gives an empty table); without the key the inputs have none.
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ REQUIRED = {
     "pharmacy_claim": ["claim_id", "member_id", "dispensing_date", "ndc_code", "days_supply"],
     "attribution": ["member_id", "entity_id", "start_date", "end_date"],
     "provider": ["npi", "taxonomy_code"],
+    "observation": ["member_id", "observation_date", "code_type", "code", "result"],
 }
 DECK_KEYS = {"description", "measure", "year", "members", "eligibility", "medical_claim", "pharmacy_claim",
-             "attribution", "provider", "expect", "expect_summary", "xfail"}
+             "attribution", "provider", "observation", "expect", "expect_summary", "xfail"}
 DETAIL_FIELDS = {"denominator", "numerator", "excluded", "reason", "reason_contains", "evidence_claim_id",
                  "evidence_date", "index_date", "member_id", "entity_id"}
 DETAIL_BOOL = {"denominator", "numerator", "excluded"}
@@ -136,9 +140,16 @@ def eligibility_rows(deck: Mapping[str, Any]) -> list[dict[str, str | None]]:
         base = {str(k): text(v) for k, v in m.items()}
         base.setdefault("gender", DEFAULT_GENDER)
         for span in spans:
+            extra: dict[str, str | None] = {}
+            if isinstance(span, Mapping):
+                span = dict(span)
+                if "start" not in span or "end" not in span:
+                    raise DeckError(f"member {m['member_id']}: an enrollment mapping needs start and end")
+                extra = {str(k): text(v) for k, v in span.items() if k not in ("start", "end")}
+                span = [span["start"], span["end"]]
             if len(span) != 2:
                 raise DeckError(f"member {m['member_id']}: enrollment spans are [start, end] pairs")
-            out.append({**base, "enrollment_start_date": text(span[0]), "enrollment_end_date": text(span[1])})
+            out.append({**base, **extra, "enrollment_start_date": text(span[0]), "enrollment_end_date": text(span[1])})
     return out + _rows(deck, "eligibility")
 
 
@@ -170,6 +181,15 @@ def pharmacy_rows(deck: Mapping[str, Any]) -> list[dict[str, str | None]]:
     return rows
 
 
+def observation_rows(deck: Mapping[str, Any]) -> list[dict[str, str | None]]:
+    rows = _rows(deck, "observation")
+    for row in rows:
+        if not row.get("member_id"):
+            raise DeckError(f"observation row {row!r} needs member_id")
+        row.setdefault("code_type", "loinc")
+    return rows
+
+
 def deck_frames(deck: Mapping[str, Any]) -> dict[str, pl.DataFrame]:
     """The input tables of a deck, every column a string, as a data directory of CSV files would give."""
     frames = {
@@ -181,6 +201,8 @@ def deck_frames(deck: Mapping[str, Any]) -> dict[str, pl.DataFrame]:
         rows = _rows(deck, table)
         if rows:
             frames[table] = _frame(rows, REQUIRED[table])
+    if "observation" in deck:
+        frames["observation"] = _frame(observation_rows(deck), REQUIRED["observation"])
     return frames
 
 

@@ -12,8 +12,11 @@ from click.testing import CliRunner
 from bhmeasures.cli import main
 from bhmeasures.errors import ExitCode
 
-RATES = {"FUH-7", "FUH-30", "FUA-7", "FUA-30", "FUM-7", "FUM-30", "IET-INIT", "IET-ENG", "CO-FUH-7", "CO-FUA-7", "CO-SUD-ENG"}
-MEASURES = {"FUH", "FUA", "FUM", "IET", "CO-FUH", "CO-FUA", "CO-SUD-ENG"}
+RATES = {"FUH-7", "FUH-30", "FUA-7", "FUA-30", "FUM-7", "FUM-30", "IET-INIT", "IET-ENG", "CO-FUH-7", "CO-FUA-7", "CO-SUD-ENG",
+         "CDF", "DSF-SCREEN", "DSF-FOLLOWUP", "DEV-12", "DEV-24", "DEV-36", "DEV-TOTAL", "CO-DEP-FU", "CO-FOSTER-BH",
+         "CO-BH-ENG"}
+MEASURES = {"FUH", "FUA", "FUM", "IET", "CO-FUH", "CO-FUA", "CO-SUD-ENG", "CDF", "DSF-E", "DEV", "CO-DEP-FU", "CO-FOSTER-BH",
+            "CO-BH-ENG"}
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +130,11 @@ TUVA = Path(__file__).resolve().parents[2] / "shared" / "external" / "tuva-synth
 @pytest.mark.skipif(not TUVA.exists(), reason="the shared Tuva files sit beside the project")
 def test_real_tuva_files_say_what_they_could_not_support(tmp_path: Path) -> None:
     tables = [f"--table={t}={TUVA / f'{t}_seed.csv'}" for t in ("eligibility", "medical_claim", "pharmacy_claim")]
-    result = CliRunner().invoke(main, ["compute", *tables, "--year", "2017", "--out", str(tmp_path / "o"), "--json"])
+    # claims only: DSF-E (observations) and CO-FOSTER-BH (foster_care) are skipped with the reason (exit 5)
+    result = CliRunner().invoke(main, ["compute", *tables, "--year", "2017", "--out", str(tmp_path / "all"), "--quiet"])
+    assert result.exit_code == 5 and "DSF-E" in result.output and "CO-FOSTER-BH" in result.output, result.output
+    result = CliRunner().invoke(main, ["compute", *tables, "--year", "2017", "--measures", "FUH,FUA,FUM,IET,CDF,DEV",
+                                       "--out", str(tmp_path / "o"), "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     notes = " | ".join(payload["notes"])
@@ -154,8 +161,9 @@ def test_compute_table_explains_its_columns_dashes_and_what_it_leaves_out(sample
 def test_a_rate_without_denominator_shows_a_dash_and_says_why(tmp_path: Path) -> None:
     from tinydata import write_data
 
+    # claims only: the measures that need observations or foster care would be skipped (exit 5)
     result = CliRunner(env={"COLUMNS": "200"}).invoke(main, ["compute", "--data", str(write_data(tmp_path / "d")),
-                                                            "--out", str(tmp_path / "o")])
+                                                            "--measures", "FUH,FUA,FUM,IET", "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     fum = next(line for line in result.output.splitlines() if "FUM-7" in line)
     assert fum.replace("│", " ").split()[-1] == "-"

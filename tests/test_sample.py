@@ -19,12 +19,14 @@ EXPECTED_SCHEMAS = {
         "member_id": pl.String, "birth_date": pl.Date, "gender": pl.String, "enrollment_start_date": pl.Date,
         "enrollment_end_date": pl.Date, "death_date": pl.Date, "payer_type": pl.String, "plan": pl.String,
         "medical_benefit": pl.Boolean, "pharmacy_benefit": pl.Boolean, "mh_benefit": pl.Boolean,
-        "cd_benefit": pl.Boolean,
+        "cd_benefit": pl.Boolean, "foster_care": pl.Boolean,
     },
     "medical_claim": dict(gen.MEDICAL_SCHEMA),
     "pharmacy_claim": dict(gen.PHARMACY_SCHEMA),
     "attribution": {"member_id": pl.String, "entity_id": pl.String, "start_date": pl.Date, "end_date": pl.Date},
     "provider": {"npi": pl.String, "taxonomy_code": pl.String},
+    "observation": {"member_id": pl.String, "observation_date": pl.Date, "code_type": pl.String, "code": pl.String,
+                    "result": pl.String},
 }
 CONTRACT_DTYPES = {"str": (pl.String,), "date": (pl.Date,), "int": (pl.Int32, pl.Int64), "float": (pl.Float64,),
                    "bool": (pl.Boolean,)}
@@ -45,7 +47,7 @@ def _undot(col: str) -> pl.Expr:
     return pl.col(col).str.replace(".", "", literal=True)
 
 
-def test_writes_exactly_the_five_tables(sample, tmp_path: Path) -> None:
+def test_writes_exactly_the_six_tables(sample, tmp_path: Path) -> None:
     counts, frames = sample
     assert set(counts) == set(TABLE_NAMES)
     assert {t: frames[t].height for t in TABLE_NAMES} == counts
@@ -61,7 +63,7 @@ def test_same_seed_same_frames_different_seed_different(tmp_path: Path) -> None:
     fa, fb, fc = _read(tmp_path / "a"), _read(tmp_path / "b"), _read(tmp_path / "c")
     for t in TABLE_NAMES:
         assert_frame_equal(fa[t], fb[t])
-    for t in ("eligibility", "medical_claim", "pharmacy_claim", "attribution", "provider"):
+    for t in ("eligibility", "medical_claim", "pharmacy_claim", "attribution", "provider", "observation"):
         assert not fa[t].equals(fc[t]), t
 
 
@@ -245,3 +247,28 @@ def test_background_ndcs_are_not_bh_drugs() -> None:
 def test_rejects_non_positive_member_count(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="members must be at least 1"):
         generate_sample(0, seed=1, out=tmp_path)
+
+
+def test_bundled_demo_data_regenerates(tmp_path: Path) -> None:
+    """sample_data/ is `bhm sample --members 5000 --seed 2025`: regenerate it after changing the generator."""
+    bundled = Path(__file__).parent.parent / "sample_data"
+    generate_sample(5000, seed=2025, out=tmp_path)
+    for t in TABLE_NAMES:
+        assert_frame_equal(pl.read_parquet(tmp_path / f"{t}.parquet"), pl.read_parquet(bundled / f"{t}.parquet"), check_exact=True)
+
+
+def test_screening_scenarios_are_planted(sample) -> None:
+    """Screening instruments positive and negative, brief followed by full-length, G-codes, foster-care starts,
+    developmental screening and other observations the measures do not use."""
+    _, frames = sample
+    obs, med, elig = frames["observation"], frames["medical_claim"], frames["eligibility"]
+    codes = set(obs["code"])
+    assert {"44261-6", "55758-7", "73832-8", "8480-6", "72166-2"} <= codes
+    phq9 = obs.filter(pl.col("code") == "44261-6")["result"].cast(pl.Int64)
+    assert (phq9 >= 10).any() and (phq9 < 10).any()
+    brief_then_full = obs.filter(pl.col("code").is_in(["55758-7", "44261-6"])).group_by("member_id", "observation_date").agg(
+        pl.col("code").n_unique().alias("n")).filter(pl.col("n") == 2)
+    assert brief_then_full.height > 0
+    assert {"G8510", "G8431", "G8511", "G8433", "96110", "96127"} <= set(med["hcpcs_code"].drop_nulls())
+    foster = elig.filter(pl.col("foster_care"))
+    assert foster.height > 0 and set(elig["foster_care"].unique()) == {True, False}

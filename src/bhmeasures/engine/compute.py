@@ -17,6 +17,7 @@ from bhmeasures.engine.populations import (
 from bhmeasures.engine.run import MeasureRun, RunData
 from bhmeasures.errors import InputError
 from bhmeasures.inputs import Inputs
+from bhmeasures.inputs.observation import check_scores, scored_codes
 from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.plan.model import MeasurePlan
 from bhmeasures.valuesets import ValueSetLibrary
@@ -43,7 +44,7 @@ class ComputeResult:
 def readiness(plan: MeasurePlan, inputs: Inputs) -> str | None:
     """Why this measure cannot be computed on these inputs, or None when it can."""
     problems = []
-    tables = {STEP_KINDS[n.kind].table for n in plan.nodes.values()} - {None}
+    tables = {STEP_KINDS[n.kind].needs_table(n.step) for n in plan.nodes.values()} - {None}
     for t in sorted(tables & set(OPTIONAL_TABLES)):
         if t not in inputs.frames:
             problems.append(f"it needs the {t} table, which the inputs do not have")
@@ -128,6 +129,10 @@ def prepare(inputs: Inputs, plans: list[MeasurePlan], library: ValueSetLibrary, 
     observations = observation_rows(inputs, scan)
     timings["scan"] = time.perf_counter() - t
     _check_used_lines(inputs, lines, rx)
+    if observations is not None:  # a scored instrument needs a numeric result
+        obs_vs = {v for p in scan.observation_sources.values() for v in p.value_sets()}
+        path = inputs.files["observation"].path
+        check_scores(observations, scored_codes(library, obs_vs), path, not path.lower().endswith(".parquet"))
     t = time.perf_counter()
     # members without a kept line or fill cannot have a claim event; keep them all when a measure's units come
     # from eligibility (every enrolled member, birthdays)
@@ -184,6 +189,10 @@ def data_notes(inputs: Inputs, scan: LinePlan, detail: pl.DataFrame, ready: list
     if uses_taxonomy and not inputs.column_filled("medical_claim", "rendering_taxonomy_code") and "provider" not in inputs.frames:
         notes.append("no rendering_taxonomy_code and no provider table: mental-health providers cannot be recognised, "
                      "so visits count only through their diagnoses")
+    if "observation" not in inputs.frames:
+        using = [p.measure_id for p in ready if any(STEP_KINDS[n.kind].table == "observation" for n in p.nodes.values())]
+        if using:
+            notes.append(f"no observation table: {', '.join(using)} found screening results on claims only")
     if not inputs.column_filled("pharmacy_claim", "days_supply"):
         notes.append("every pharmacy_claim.days_supply is empty: measures of medication coverage (SAA, AMM) "
                      "could not be computed from these files")

@@ -19,6 +19,7 @@ import polars as pl
 from bhmeasures.engine.codes import CodeIndex
 from bhmeasures.inputs import Inputs
 from bhmeasures.inputs.batches import Batch, CodeColumn, table_batches
+from bhmeasures.inputs.observation import ROW_INDEX, code_type_key
 from bhmeasures.inputs.schema import DX_COLUMNS, PCS_COLUMNS
 from bhmeasures.spec.base import Predicate
 
@@ -316,7 +317,10 @@ def observation_rows(inputs: Inputs, plan: LinePlan) -> pl.DataFrame | None:
         return None
     families: set[str] = set()
     flags = {k: _exact(p, plan.codes, families) for k, p in plan.observation_sources.items()}
-    frame = inputs.frames["observation"].select("member_id", "observation_date", "code_type", "code", "result")
+    # LOINC value sets are the only observation code system: they match rows whose code_type is loinc; the row
+    # number is kept so a bad result can be reported by its line in the file
+    frame = inputs.frames["observation"].with_row_index(ROW_INDEX).filter(code_type_key() == "loinc").select(
+        ROW_INDEX, "member_id", "observation_date", "code_type", "code", "result")
     schema = frame.collect_schema()
     lf = frame.with_columns(_masks(plan.codes, families, schema, "B", None)).with_columns(**flags).filter(pl.any_horizontal(list(flags)))
-    return lf.select("member_id", "observation_date", "code_type", "code", "result", *flags).collect()
+    return lf.select(ROW_INDEX, "member_id", "observation_date", "code_type", "code", "result", *flags).collect()

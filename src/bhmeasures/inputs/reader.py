@@ -21,6 +21,7 @@ import polars as pl
 
 from bhmeasures.digest import sha256_file
 from bhmeasures.errors import InputError, UsageError, shown_path, shown_value
+from bhmeasures.inputs import observation
 from bhmeasures.inputs.schema import (
     BOOL,
     DATE,
@@ -391,6 +392,8 @@ def _rules(table: str, types: dict[str, str]) -> list[_Check]:
     rules = []
     if table == "pharmacy_claim" and "days_supply" in types:
         rules.append(_Check("days_supply", "is negative in {n} row(s)", pl.col("days_supply") < 0, ("days_supply",)))
+    if table == "observation" and "code_type" in types:
+        rules.append(_Check("code_type", observation.UNKNOWN_CODE_TYPE, observation.unknown_code_type(), ("code_type",)))
     spans = {"eligibility": ("enrollment_start_date", "enrollment_end_date"), "attribution": ("start_date", "end_date")}
     if table in spans:
         start, end = spans[table]

@@ -15,7 +15,8 @@ TABLES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "eligibility": (
         {"member_id": STR, "birth_date": DATE, "gender": STR, "enrollment_start_date": DATE, "enrollment_end_date": DATE},
         {"death_date": DATE, "race": STR, "ethnicity": STR, "payer": STR, "payer_type": STR, "plan": STR,
-         "medical_benefit": BOOL, "pharmacy_benefit": BOOL, "mh_benefit": BOOL, "cd_benefit": BOOL},
+         "medical_benefit": BOOL, "pharmacy_benefit": BOOL, "mh_benefit": BOOL, "cd_benefit": BOOL,
+         "foster_care": BOOL},  # the span's aid category is foster care (see the README for mapping)
     ),
     "medical_claim": (
         {"claim_id": STR, "claim_line_number": INT, "claim_type": STR, "member_id": STR,

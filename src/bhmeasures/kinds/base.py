@@ -74,6 +74,10 @@ class StepKind:
         """Inputs that may be events or members."""
         return []
 
+    def needs_table(self, step: Any) -> str | None:
+        """The input table the step cannot run without (an optional source may run on none)."""
+        return self.table
+
     def predicates(self, step: Any) -> list[Predicate]:
         """Every claim-line condition of the step (for value-set and named-condition checks)."""
         return []

@@ -15,11 +15,13 @@ from bhmeasures.spec.base import Predicate, StepModel
 
 class Observations(StepModel):
     """One event per observation row whose code meets `where` (LOINC value sets), dated on the observation
-    date; `result` carries the numeric result, and `attributes` copies per-code attributes of value sets
-    (an instrument's positive threshold, whether it is brief), as `column: VALUE SET.attribute`."""
+    date; `result` carries the numeric result (null when the result is not a number), `result_text` the
+    result as written (a coded result such as a SNOMED finding), and `attributes` copies per-code attributes
+    of value sets (an instrument's positive threshold, whether it is brief), as `column: VALUE SET.attribute`."""
 
     where: Predicate
     attributes: dict[str, str] = {}
+    optional: bool = False  # true: the measure runs without an observation table (this step then finds none)
 
     @field_validator("attributes")
     @classmethod
@@ -34,6 +36,9 @@ class ObservationsKind(StepKind):
     key = "observations"
     model = Observations
     table = "observation"
+
+    def needs_table(self, step: Observations) -> str | None:
+        return None if step.optional else self.table
 
     def predicates(self, step: Observations) -> list[Predicate]:
         return [step.where]
@@ -53,15 +58,19 @@ class ObservationsKind(StepKind):
     def describe(self, node: Any, year: int) -> list[str]:
         s: Observations = node.step
         out = ["observations where", *s.where.describe_lines("  "), "one event per result, dated on the observation date; "
-               "result = the numeric result"]
+               "result = the numeric result, result_text = the result as written"]
         out += [f"carries {col} = attribute '{ref}'" for col, ref in s.attributes.items()]
+        if s.optional:
+            out.append("optional: without an observation table the measure runs and this step finds none")
         return out
 
     def evaluate(self, node: Any, run: Any) -> StepResult:
         s: Observations = node.step
         obs = run.data.observations
         if obs is None or obs.is_empty():
-            return StepResult(empty_events().with_columns(pl.lit(None, dtype=pl.Float64).alias("result")))
+            return StepResult(empty_events().with_columns(pl.lit(None, dtype=pl.Float64).alias("result"),
+                                                          pl.lit(None, dtype=pl.String).alias("result_text"),
+                                                          *[pl.lit(None, dtype=pl.String).alias(c) for c in s.attributes]))
         key = run.source_column(s.where, "observation")
         df = obs.filter(pl.col(key)).sort("member_id", "observation_date", "code", "result")
         ident = (pl.lit("observation:") + pl.col("code") + "@" + pl.col("observation_date").cast(pl.String))
@@ -73,6 +82,7 @@ class ObservationsKind(StepKind):
             pl.col("observation_date").alias("end_date"), pl.col("observation_date").alias("index_date"),
             pl.lit(None, dtype=pl.String).alias("provider"), pl.lit(1, dtype=pl.Int64).alias("units"),
             pl.col("code"), pl.col("result").str.strip_chars().cast(pl.Float64, strict=False).alias("result"),
+            pl.col("result").str.strip_chars().alias("result_text"),
             *[run.attribute(ref, pl.col("code")).alias(col) for col, ref in s.attributes.items()],
         )
         return StepResult(events.cast({k: v for k, v in EVENT_SCHEMA.items()}))

@@ -1,7 +1,8 @@
 """Synthetic Medicaid claims for demos, tests and benchmarks.
 
-`generate_sample` writes the five input tables of the data contract (``eligibility``,
-``medical_claim``, ``pharmacy_claim``, ``attribution``, ``provider``) as Parquet files.
+`generate_sample` writes the six input tables of the data contract (``eligibility``,
+``medical_claim``, ``pharmacy_claim``, ``attribution``, ``provider``, ``observation``) as Parquet files;
+the screening scenarios (observations, foster care, developmental screening) come from `screening.py`.
 
 The data are made in chunks of `CHUNK_MEMBERS` members, each fully vectorised with numpy and
 polars (Python loops run only over a handful of event *kinds*), so a million members with
@@ -33,7 +34,7 @@ import polars as pl
 
 __all__ = ["TABLE_NAMES", "generate_sample"]
 
-TABLE_NAMES = ("eligibility", "medical_claim", "pharmacy_claim", "attribution", "provider")
+TABLE_NAMES = ("eligibility", "medical_claim", "pharmacy_claim", "attribution", "provider", "observation")
 
 # ---------------------------------------------------------------------------------------------
 # Rates and shares (documented; "roughly" realistic for an adult+child Medicaid population)
@@ -537,6 +538,7 @@ class _Chunk:
         ye = (birth_year - 1969).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
         birth = ys + (rng.random(n) * (ye - ys)).astype(np.int64)
         self.age = age
+        self.birth = birth
         female = rng.random(n) < FEMALE_SHARE
 
         pattern = rng.choice(3, size=n, p=np.array([ENROLL_FULL_SHARE, ENROLL_PARTIAL_SHARE, ENROLL_TWO_SPAN_SHARE]))
@@ -978,8 +980,10 @@ class _Chunk:
 
 
 def _chunks(members: int, seed: int, year: int, providers: _Providers, ndc_ranges: dict[str, tuple[int, int]],
-            ndc_series: pl.Series) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]]:
-    """(eligibility, attribution, medical_claim, pharmacy_claim) frames, one chunk of members at a time."""
+            ndc_series: pl.Series) -> Iterator[tuple[pl.DataFrame, ...]]:
+    """(eligibility, attribution, medical_claim, pharmacy_claim, observation) frames, one chunk of members at a time."""
+    from bhmeasures.sample import screening
+
     claim_offset = rx_offset = 0
     for ci, first in enumerate(range(0, members, CHUNK_MEMBERS)):
         n = min(CHUNK_MEMBERS, members - first)
@@ -987,12 +991,13 @@ def _chunks(members: int, seed: int, year: int, providers: _Providers, ndc_range
         elig, attr = chunk.members()
         chunk.background()
         chunk.behavioural_health()
+        elig, obs = screening.plant(chunk, elig)
         med, n_claims = chunk.medical_frame(claim_offset)
         rx = chunk.pharmacy_frame(rx_offset, ndc_series)
         del chunk
         claim_offset += n_claims
         rx_offset += rx.height
-        yield elig, attr, med, rx
+        yield elig, attr, med, rx, obs
 
 
 def _sink(batches: Iterator[pl.DataFrame], schema: pl.Schema, target: Path, parts: Path) -> None:
@@ -1072,15 +1077,16 @@ def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dic
     ndc_series = pl.Series("ndc_code", np.concatenate(ndc_parts).astype(str), dtype=pl.String)
 
     counts = dict.fromkeys(TABLE_NAMES, 0)
-    small: dict[str, list[pl.DataFrame]] = {"eligibility": [], "attribution": []}
+    small: dict[str, list[pl.DataFrame]] = {"eligibility": [], "attribution": [], "observation": []}
     parts = Path(tempfile.mkdtemp(prefix=".bhm_sample_", dir=out))
     rx_files: list[Path] = []
     try:
         def medical_batches() -> Iterator[pl.DataFrame]:
-            for ci, (elig, attr, med, rx) in enumerate(_chunks(members, seed, year, providers, ndc_ranges,
-                                                               ndc_series)):
+            for ci, (elig, attr, med, rx, obs) in enumerate(_chunks(members, seed, year, providers, ndc_ranges,
+                                                                    ndc_series)):
                 small["eligibility"].append(elig)
                 small["attribution"].append(attr)
+                small["observation"].append(obs)
                 counts["medical_claim"] += med.height
                 counts["pharmacy_claim"] += rx.height
                 rx_files.append(parts / f"rx-{ci:05d}.parquet")
