@@ -181,7 +181,7 @@ SCREEN_UNIT_POSITIVE_SPEC = SCREEN_UNIT_SPEC.replace("id: TOYOBSUNIT", "id: TOYO
 
 SCREENS = [  # member, date, code, result; every ED visit is on March 10 (screens count from February 24)
     ("S1", "2025-03-01", PHQ9, "10"), ("S2", "2025-03-01", PHQ9, "9"), ("S3", "2025-03-01", PHQA, "10"),
-    ("S4", "2025-03-01", PHQA, "11"), ("S5", "2025-03-01", PHQ9, "n/a"), ("S6", "2025-02-23", PHQ9, "20"),
+    ("S4", "2025-03-01", PHQA, "11"), ("S5", "2025-03-01", PHQ9, "0"), ("S6", "2025-02-23", PHQ9, "20"),
     ("S7", "2025-03-10", PHQ9, "15"),
 ]
 SCREEN_DECK = {"members": members(*(s[0] for s in SCREENS)),
@@ -204,7 +204,7 @@ def screens(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def test_observation_results_and_attributes_compared_with_values(screens: Any) -> None:
     """`observations` are units of their own (`observation:CODE@DATE`) with the numeric `result` (a
-    non-numeric result is missing and meets no comparison); `with ... as: screen` carries the matched
+    non-numeric score on a scored instrument is bad input, tests/test_screening.py); `with ... as: screen` carries the matched
     screen's `result` and `threshold` attribute as screen_result and screen_threshold, compared with values.
     The screen window `[index_date - 14 days, index_date]` keeps a screen on the visit date and drops one 15
     days before (with the filter's reason)."""
@@ -224,8 +224,7 @@ def test_observation_results_and_attributes_compared_with_values(screens: Any) -
 
 def test_observation_result_at_least_the_instruments_threshold(tmp_path: Path) -> None:
     """`attribute: {name: result, at_least: threshold}` compares two columns, the result with the code's
-    threshold: PHQ-9 (threshold 10) 10 is positive and 9 is not; PHQ-A (threshold 11) 10 is not and 11 is; a
-    non-numeric result is not positive. The same through named evidence (screen_result, screen_threshold)."""
+    threshold: PHQ-9 (threshold 10) 10 is positive and 9 and 0 are not; PHQ-A (threshold 11) 10 is not and 11 is. The same through named evidence (screen_result, screen_threshold)."""
     result = compute(tmp_path / "specs", [SCREEN_THRESHOLD_SPEC, SCREEN_UNIT_POSITIVE_SPEC], SCREEN_DECK,
                      valuesets=[attribute_sets(tmp_path / "vs")], observation=OBSERVATIONS)
     units = detail_rows(result, "OBS-10", measure="TOYOBSUNITPOS", key="member_id")
