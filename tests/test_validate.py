@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,39 @@ def test_bad_value_set_rows_are_reported(tmp_path: Path, row: str) -> None:
     (vs / "bad.csv").write_text("value_set,version,code_system,code,description,provenance,source\n" + row + "\n")
     _, issues = bhmeasures.validate(None, [vs])
     assert issues and issues[0].file.endswith("bad.csv") and issues[0].line == 2
+
+
+def test_value_set_of_codes_the_table_does_not_carry_is_rejected(tmp_path: Path) -> None:
+    # a LOINC set read from medical claims used to pass validation and then match nothing (or crash compute)
+    path = _broken(tmp_path, "- {name: Telephone Visits, version: bhm-public-2025.1}",
+                   "- {name: Telephone Visits, version: bhm-public-2025.1}\n"
+                   "  - {name: Depression Screening Instruments, version: bhm-public-2025.1}")
+    path.write_text(path.read_text().replace("- code_in: Telephone Visits",
+                                             "- code_in: Telephone Visits\n                  - code_in: Depression Screening Instruments", 1))
+    _, issues = bhmeasures.validate([path])
+    text = [str(i) for i in issues]
+    assert len(text) == 1, text
+    assert "'Depression Screening Instruments' holds only LOINC codes, which medical_claim does not carry" in text[0]
+    assert "observations for LOINC" in text[0]
+
+
+def test_a_copy_of_the_bundled_specs_with_its_libraries_validates(tmp_path: Path) -> None:
+    # the usual way to change a measure: copy the bundled folder, libraries/ included, and edit it
+    shutil.copytree(specs_dir(), tmp_path / "specs", ignore=shutil.ignore_patterns("valuesets"))
+    loaded, issues = bhmeasures.validate([tmp_path / "specs"])
+    assert issues == []
+    assert {s.spec.id for s in loaded} >= {"FUH", "IET", "CO-FUH"}
+    # the copy's library is the one used: an edit to it shows up in the specs that include it
+    lib = tmp_path / "specs" / "libraries" / "hospice_and_death.yaml"
+    lib.write_text(lib.read_text() + "\nbogus_key: 1\n")
+    _, issues = bhmeasures.validate([tmp_path / "specs"])
+    assert any(str(lib) in str(i) and "bogus_key" in str(i) for i in issues), [str(i) for i in issues]
+
+
+def test_two_libraries_of_one_name_in_the_users_folders_are_an_error(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        shutil.copytree(specs_dir() / "libraries", tmp_path / folder / "libraries")
+        shutil.copy(FUH, tmp_path / folder / "FUH.yaml" if folder == "a" else tmp_path / folder / "FUM.yaml")
+    shutil.copy(specs_dir() / "FUM.yaml", tmp_path / "b" / "FUM.yaml")
+    _, issues = bhmeasures.validate([tmp_path / "a", tmp_path / "b"])
+    assert any("library 'Hospice And Death' is also defined in" in str(i) for i in issues), [str(i) for i in issues]

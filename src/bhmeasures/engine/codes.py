@@ -15,6 +15,12 @@ SYSTEM_FAMILY = {
     "ICD10CM": "dx", "CPT": "hcpcs", "HCPCS": "hcpcs", "UBREV": "rev", "UBTOB": "tob",
     "POS": "pos", "ICD10PCS": "pcs", "NUCC": "taxonomy", "NDC": "ndc", "LOINC": "loinc",
 }
+# the code systems each input table carries: a value set with none of them can never match a row of that table
+TABLE_SYSTEMS = {
+    "medical_claim": frozenset({"ICD10CM", "CPT", "HCPCS", "UBREV", "UBTOB", "POS", "ICD10PCS", "NUCC"}),
+    "pharmacy_claim": frozenset({"NDC"}),
+    "observation": frozenset({"LOINC"}),
+}
 BITS = 64
 # Fixed-width code systems whose prefixes can be expanded to every completion: (width, alphabet).
 EXPANDABLE = {"UBTOB": (3, string.digits + string.ascii_uppercase), "UBREV": (4, string.digits), "POS": (2, string.digits)}

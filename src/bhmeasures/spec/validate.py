@@ -8,12 +8,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bhmeasures.engine.codes import TABLE_SYSTEMS
 from bhmeasures.errors import Issue, SpecError
 from bhmeasures.kinds.base import SpecView
 from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.spec.base import Predicate
 from bhmeasures.spec.dates import parse_date_expr
 from bhmeasures.spec.loader import LoadedSpec, SpecFile, load_spec_file, resolve_specs
+from bhmeasures.spec.models import Library
 from bhmeasures.spec.models import MeasureSpec, define_kind, define_step
 from bhmeasures.valuesets import ValueSetLibrary
 from bhmeasures.yamlio import did_you_mean
@@ -143,6 +145,14 @@ def check_spec(loaded: LoadedSpec, library: ValueSetLibrary | None) -> list[Issu
                         and not (library[vs].systems & _DX_SYSTEMS):
                     add(("defines", name), f"'{vs}' holds no ICD-10-CM codes, so diagnosis_in cannot match it.",
                         "Use code_in for procedure, revenue or place-of-service sets.")
+                elif library is not None and vs in library and kind.table in TABLE_SYSTEMS \
+                        and not (library[vs].systems & TABLE_SYSTEMS[kind.table]):
+                    carried = ", ".join(sorted(TABLE_SYSTEMS[kind.table]))
+                    add(("defines", name),
+                        f"'{vs}' holds only {', '.join(sorted(library[vs].systems))} codes, which {kind.table} "
+                        f"does not carry, so '{name}' could never match a row.",
+                        f"{kind.table} carries {carried}; read the codes from the table that holds them "
+                        "(observations for LOINC, dispensings for NDC).")
         for vs in getattr(kind, "attribute_sets", lambda s: [])(step):
             used_value_sets.add(vs)
             if vs not in declared:
@@ -305,12 +315,27 @@ def validate_paths(paths: list[Path], library: ValueSetLibrary | None,
     if not files:
         issues.append(Issue(", ".join(map(str, paths)), None, "no measure spec files (*.yaml) found.",
                             "Pass a spec file or a folder of them."))
+    own = {p.resolve() for p in libraries}
     parsed: list[SpecFile] = []
-    for f in [*dict.fromkeys([*(extra_libraries or []), *libraries]), *files]:
+    for f in [*libraries, *files]:
         loaded_file, found = load_spec_file(f)
         issues.extend(found)
         if loaded_file is not None:
             parsed.append(loaded_file)
+    # the bundled libraries stay includable; a library of the same name beside the user's specs (a copy of the
+    # bundled folder being edited) takes their place
+    own_names = {f.model.library for f in parsed if isinstance(f.model, Library)}
+    bundled: list[SpecFile] = []
+    for f in dict.fromkeys(extra_libraries or []):
+        if f.resolve() in own:
+            continue
+        loaded_file, found = load_spec_file(f)
+        if loaded_file is None:
+            issues.extend(found)
+        elif not (isinstance(loaded_file.model, Library) and loaded_file.model.library in own_names):
+            issues.extend(found)
+            bundled.append(loaded_file)
+    parsed = [*bundled, *parsed]
     loaded = resolve_specs(parsed, issues)
     for spec in loaded:
         issues.extend(check_spec(spec, library))
