@@ -189,3 +189,24 @@ def test_ctrl_c_exits_130_from_every_command(tmp_path: Path, monkeypatch: pytest
     assert result.exit_code == ExitCode.INTERRUPTED == 130
     assert "interrupted" in result.output and "Traceback" not in result.output
     assert [p.name for p in tmp_path.iterdir()] == []  # nothing written, no temporary folder
+
+
+def test_a_code_column_that_matches_no_value_set_is_named_in_the_notes(tmp_path: Path) -> None:
+    import tinydata
+    # codes written with a system prefix are not a spelling bhm can normalise: every rate becomes 0/0, and the
+    # notes must say which columns held values none of which is in a value set
+    prefixed = tinydata.MEDICAL.replace(",F32.9,", ",ICD10:F32.9,").replace(",F329,", ",ICD10:F329,") \
+        .replace(",F10.20,", ",ICD10:F10.20,").replace(",90834,", ",CPT:90834,").replace(",99284,", ",CPT:99284,")
+    for name, medical in (("plain", tinydata.MEDICAL), ("prefixed", prefixed)):
+        data = tinydata.write_data(tmp_path / name, medical_claim=medical)
+        result = tinydata.compute(data, tmp_path / f"out-{name}", "--json")
+        assert result.exit_code == 0, result.output
+        notes = json.loads(result.output)["notes"]
+        manifest = json.loads((tmp_path / f"out-{name}" / "manifest.json").read_text())
+        assert manifest["notes"] == notes
+        unmatched = [n for n in notes if "no value is a code of any value set" in n]
+        if name == "plain":
+            assert unmatched == [], notes
+        else:
+            assert sorted(n.split(":")[0] for n in unmatched) == ["medical_claim.diagnosis_code_1", "medical_claim.hcpcs_code"]
+            assert any("'ICD10:F32.9'" in n for n in unmatched), unmatched

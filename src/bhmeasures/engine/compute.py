@@ -18,6 +18,7 @@ from bhmeasures.engine.run import MeasureRun, RunData
 from bhmeasures.errors import InputError
 from bhmeasures.inputs import Inputs
 from bhmeasures.inputs.observation import check_scores, scored_codes
+from bhmeasures.inputs.schema import DX_COLUMNS, PCS_COLUMNS
 from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.plan.model import MeasurePlan
 from bhmeasures.valuesets import ValueSetLibrary
@@ -196,7 +197,28 @@ def data_notes(inputs: Inputs, scan: LinePlan, detail: pl.DataFrame, ready: list
     if not inputs.column_filled("pharmacy_claim", "days_supply"):
         notes.append("every pharmacy_claim.days_supply is empty: measures of medication coverage (SAA, AMM) "
                      "could not be computed from these files")
+    notes.extend(unmatched_code_notes(scan))
     for plan in ready:
         if detail.filter(pl.col("measure_id") == plan.measure_id).is_empty():
             notes.append(f"{plan.measure_id}: no candidate {plan.event_name} in these files")
+    return notes
+
+
+def unmatched_code_notes(scan: LinePlan) -> list[str]:
+    """A code column (or column family, such as the 25 diagnosis columns) that holds values but none of them in any
+    value set the measures use: the usual cause of a 0/0 is codes written in a way bhm cannot read."""
+    notes = []
+    for table, uses in scan.code_use.items():
+        groups: dict[str, list[str]] = {}
+        for column in uses:
+            family = "diagnosis" if column in DX_COLUMNS else "procedure" if column in PCS_COLUMNS else column
+            groups.setdefault(family, []).append(column)
+        for columns in groups.values():
+            filled = [c for c in columns if uses[c].filled]
+            if not filled or any(uses[c].matched for c in columns):
+                continue
+            named = filled[0] if len(filled) == 1 else f"{filled[0]} ... {filled[-1]}"
+            examples = ", ".join(f"'{e}'" for e in [e for c in filled for e in uses[c].examples][:3])
+            notes.append(f"{table}.{named}: no value is a code of any value set these measures use "
+                         f"(values such as {examples}): if these files should hold such codes, check how they are written")
     return notes

@@ -46,6 +46,15 @@ def leaves(p: Predicate) -> list[Predicate]:
 
 
 @dataclass
+class CodeUse:
+    """What a scan saw in one code column: whether any row had a value, whether any value was in a value set."""
+
+    filled: bool = False
+    matched: bool = False
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
 class LinePlan:
     """Every line-level condition the asked-for measures need, deduplicated by content."""
 
@@ -54,6 +63,8 @@ class LinePlan:
     pharmacy_sources: dict[str, Predicate] = field(default_factory=dict)
     observation_sources: dict[str, Predicate] = field(default_factory=dict)
     claim_leaves: dict[str, Predicate] = field(default_factory=dict)
+    # filled in by the scan: per table and code column, whether any value was in a value set (for the 0/0 notes)
+    code_use: dict[str, dict[str, CodeUse]] = field(default_factory=dict)
     _keys: dict[str, str] = field(default_factory=dict)
 
     def _key(self, p: Predicate, prefix: str) -> str:
@@ -170,6 +181,7 @@ class _DictionaryMasks:
     codes: CodeIndex
     npi_taxonomy: dict[str, str]
     exprs: dict[str, list[pl.Expr]] = field(default_factory=dict)
+    use: dict[str, CodeUse] = field(default_factory=dict)
 
     def _family_exprs(self, family: str) -> list[pl.Expr]:
         if family not in self.exprs:
@@ -183,7 +195,25 @@ class _DictionaryMasks:
             return pl.Series([None] * len(values), dtype=pl.String)
         return values.replace_strict(keys, [self.npi_taxonomy[k] for k in keys], default=None, return_dtype=pl.String)
 
-    def family_masks(self, columns: list[CodeColumn], family: str, via_npi: list[bool] | None = None) -> list[list[np.ndarray]]:
+    def _note_use(self, name: str, col: CodeColumn, luts: list[np.ndarray]) -> None:
+        use = self.use.setdefault(name, CodeUse())
+        if use.matched:
+            return
+        present = col.index[col.index >= 0]
+        if not len(present):
+            return
+        use.filled = True
+        hit = np.zeros(len(luts[0]) if luts else 0, dtype=bool)
+        for lut in luts:
+            hit |= lut != 0
+        if hit[present].any():
+            use.matched = True
+        elif len(use.examples) < 3:
+            seen = col.values.gather(pl.Series(np.unique(present)[:3], dtype=pl.UInt32)).to_list()
+            use.examples = list(dict.fromkeys([*use.examples, *seen]))[:3]
+
+    def family_masks(self, columns: list[CodeColumn], family: str, via_npi: list[bool] | None = None,
+                     names: list[str] | None = None) -> list[list[np.ndarray]]:
         """Per column, per chunk: the mask of every row (and, for taxonomy, a last list: has a taxonomy)."""
         parts = []
         for i, col in enumerate(columns):
@@ -198,6 +228,8 @@ class _DictionaryMasks:
             part = table.slice(start, size)
             luts = [part[f"c{chunk}"].to_numpy() for chunk in range(self.codes.chunks(family))]
             rows = [lut[col.index] for lut in luts]  # position -1 (empty) reads the extra last entry
+            if names is not None and not (via_npi and via_npi[len(out)]):
+                self._note_use(names[len(out)], col, [lut[:-1] for lut in luts])
             if via_npi is not None:
                 rows.append(part["has"].to_numpy()[col.index])
             out.append(rows)
@@ -213,7 +245,7 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
         chunks = range(codes.chunks(family))
         if family == "dx":
             dx = [c for c in DX_COLUMNS if c in batch.codes]
-            per_column = luts.family_masks([batch.codes[c] for c in dx], "dx")
+            per_column = luts.family_masks([batch.codes[c] for c in dx], "dx", names=dx)
             for chunk in chunks:
                 principal = per_column[0][chunk] if dx else zero
                 anyx = principal.copy()
@@ -224,7 +256,7 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
             # the rendering provider's taxonomy: the claim line's, else the provider table's by rendering, then billing NPI
             cols = [c for c in TAXONOMY_COLUMNS if c in batch.codes]
             per_column = luts.family_masks([batch.codes[c] for c in cols], "taxonomy",
-                                           via_npi=[c != "rendering_taxonomy_code" for c in cols])
+                                           via_npi=[c != "rendering_taxonomy_code" for c in cols], names=cols)
             for chunk in chunks:
                 m, filled = zero.copy(), np.zeros(batch.rows, dtype=bool)
                 for masks in per_column:
@@ -235,7 +267,7 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
                 out[f"_m_taxonomy_{chunk}"] = m
         else:
             cols = [c for c in FAMILY_COLUMNS[family] if c in batch.codes]
-            per_column = luts.family_masks([batch.codes[c] for c in cols], family)
+            per_column = luts.family_masks([batch.codes[c] for c in cols], family, names=cols)
             for chunk in chunks:
                 m = zero.copy()
                 for masks in per_column:
@@ -274,6 +306,7 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
         index = pl.Series(rows, dtype=pl.UInt32)
         carried = [batch.codes[c].take(rows).alias(c) for c in sorted(code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS})]
         parts.append(pl.concat([batch.frame.select(plain)[index], pl.DataFrame(carried), flagged[index]], how="horizontal"))
+    plan.code_use["medical_claim"] = luts.use
     if not parts:
         cols = {c: schema[c] for c in plain}
         empty = pl.DataFrame(schema={**cols, **{c: pl.String for c in code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS}},
@@ -308,7 +341,16 @@ def pharmacy_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     frame = inputs.frames["pharmacy_claim"].select("member_id", "claim_id", "dispensing_date", "days_supply", "ndc_code")
     schema = frame.collect_schema()
     lf = frame.with_columns(_masks(plan.codes, families, schema, "B", None)).with_columns(**flags).filter(pl.any_horizontal(list(flags)))
-    return lf.select("member_id", "claim_id", "dispensing_date", "days_supply", "ndc_code", *flags).collect(engine="streaming")
+    rx = lf.select("member_id", "claim_id", "dispensing_date", "days_supply", "ndc_code", *flags).collect(engine="streaming")
+    plan.code_use["pharmacy_claim"] = {"ndc_code": _table_use(inputs, "pharmacy_claim", "ndc_code", not rx.is_empty())}
+    return rx
+
+
+def _table_use(inputs: Inputs, table: str, column: str, matched: bool) -> CodeUse:
+    if matched or not inputs.column_filled(table, column):
+        return CodeUse(filled=matched, matched=matched)
+    examples = inputs.frames[table].select(pl.col(column).drop_nulls().head(3)).collect().to_series().to_list()
+    return CodeUse(filled=True, matched=False, examples=examples)
 
 
 def observation_rows(inputs: Inputs, plan: LinePlan) -> pl.DataFrame | None:
@@ -323,4 +365,6 @@ def observation_rows(inputs: Inputs, plan: LinePlan) -> pl.DataFrame | None:
         ROW_INDEX, "member_id", "observation_date", "code_type", "code", "result")
     schema = frame.collect_schema()
     lf = frame.with_columns(_masks(plan.codes, families, schema, "B", None)).with_columns(**flags).filter(pl.any_horizontal(list(flags)))
-    return lf.select(ROW_INDEX, "member_id", "observation_date", "code_type", "code", "result", *flags).collect()
+    rows = lf.select(ROW_INDEX, "member_id", "observation_date", "code_type", "code", "result", *flags).collect()
+    plan.code_use["observation"] = {"code": _table_use(inputs, "observation", "code", not rows.is_empty())}
+    return rows
