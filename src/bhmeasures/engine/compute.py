@@ -15,10 +15,10 @@ from bhmeasures.engine.populations import (
     DETAIL_SCHEMA, PARTIAL_SCHEMA, SUMMARY_SCHEMA, finalize, measure_detail, merge_partials, partials, public_detail,
 )
 from bhmeasures.engine.run import MeasureRun, RunData
-from bhmeasures.errors import InputError
 from bhmeasures.inputs import Inputs
 from bhmeasures.inputs.observation import check_scores, scored_codes
 from bhmeasures.inputs.schema import DX_COLUMNS, PCS_COLUMNS
+from bhmeasures.inputs.used import check_used_rows
 from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.plan.model import MeasurePlan
 from bhmeasures.valuesets import ValueSetLibrary
@@ -103,22 +103,6 @@ def _members(inputs: Inputs, active: pl.DataFrame | None) -> tuple[pl.DataFrame,
     return members, spans
 
 
-def _check_used_lines(inputs: Inputs, lines: pl.DataFrame, rx: pl.DataFrame) -> None:
-    """Required values must be present on every line a measure uses."""
-    problems = []
-    checks = [("medical_claim", lines, {"member_id": "member_id", "claim_id": "claim_id", "service_date": "claim_start_date"}),
-              ("pharmacy_claim", rx, {"member_id": "member_id", "claim_id": "claim_id", "dispensing_date": "dispensing_date"})]
-    for table, frame, columns in checks:
-        for col, source in columns.items():
-            if frame.width and col in frame.columns and (n := frame[col].null_count()):
-                ids = frame.filter(pl.col(col).is_null())["claim_id"].drop_nulls().unique(maintain_order=True).head(3).to_list()
-                shown = ", ".join(ids) or "rows without a claim_id"
-                problems.append(f"{inputs.files[table].path}: column {source} is empty on {n} line(s) the measures use, "
-                                f"e.g. claims {shown}.")
-    if problems:
-        raise InputError("\n".join(problems))
-
-
 def prepare(inputs: Inputs, plans: list[MeasurePlan], library: ValueSetLibrary, year: int,
             say: Progress, timings: dict[str, float]) -> RunData:
     """The one scan and the member tables every plan shares."""
@@ -129,7 +113,7 @@ def prepare(inputs: Inputs, plans: list[MeasurePlan], library: ValueSetLibrary, 
     rx = pharmacy_lines(inputs, scan)
     observations = observation_rows(inputs, scan)
     timings["scan"] = time.perf_counter() - t
-    _check_used_lines(inputs, lines, rx)
+    check_used_rows(inputs, {"medical_claim": lines, "pharmacy_claim": rx})
     if observations is not None:  # a scored instrument needs a numeric result
         obs_vs = {v for p in scan.observation_sources.values() for v in p.value_sets()}
         path = inputs.files["observation"].path
