@@ -77,8 +77,9 @@ def _claim_flags(lines: pl.DataFrame, plan: LinePlan) -> pl.DataFrame:
     if lines.is_empty() or not leaf_cols:
         return pl.DataFrame(schema={"source": pl.String, "member_id": pl.String, "claim_id": pl.String,
                                     **{k: pl.Boolean for k in plan.claim_leaves}})
-    return lines.group_by("member_id", "claim_id").agg(pl.col(leaf_cols).any()).with_columns(
-        pl.lit("medical_claim").alias("source"))
+    # only claims with some flag set: a claim missing here has none (with_claim_flags reads it as false)
+    return lines.filter(pl.any_horizontal(leaf_cols)).group_by("member_id", "claim_id").agg(pl.col(leaf_cols).any()) \
+        .with_columns(pl.lit("medical_claim").alias("source"))
 
 
 MEMBER_COLUMNS = ("gender", "race", "ethnicity")

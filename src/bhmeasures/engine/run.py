@@ -6,7 +6,8 @@ column answers a condition, a value set's per-code attributes) and memoises each
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -34,6 +35,8 @@ class RunData:
     spans: pl.DataFrame  # eligibility spans with benefit flags and attributes
     attribution: pl.DataFrame | None
     library: ValueSetLibrary
+    # results that depend on the data only, not on one measure (members enrolled over the measurement year)
+    shared: dict[Any, pl.DataFrame] = field(default_factory=dict)
 
 
 class MeasureRun:
@@ -67,14 +70,19 @@ class MeasureRun:
     def claim_flag(self, leaf: Predicate) -> str:
         return self.data.scan.leaf_key(leaf)
 
-    def with_claim_flags(self, events: pl.DataFrame) -> pl.DataFrame:
-        """The events with each claim-level flag true when any claim of the event has it."""
+    def with_claim_flags(self, events: pl.DataFrame, names: list[str] | None = None) -> pl.DataFrame:
+        """The events with each claim-level flag (all, or those named) true when any claim of the event has it,
+        null when none has it."""
         flags = self.data.claim_flags
-        names = [c for c in flags.columns if c not in ("source", "member_id", "claim_id")]
-        per_event = (events.select("source", "member_id", "event_id", "claims").explode("claims")
+        names = names if names is not None else [c for c in flags.columns if c not in ("source", "member_id", "claim_id")]
+        if not names:
+            return events
+        # only claims with a named flag set take part: most events have none, and join nothing
+        flags = flags.lazy().select("source", "member_id", "claim_id", *names).filter(pl.any_horizontal(names))
+        per_event = (events.lazy().select("source", "member_id", "event_id", "claims").explode("claims")
                      .join(flags, left_on=["source", "member_id", "claims"], right_on=["source", "member_id", "claim_id"],
-                           how="left")
-                     .group_by("source", "member_id", "event_id").agg(pl.col(names).any()))
+                           how="inner")
+                     .group_by("source", "member_id", "event_id").agg(pl.col(names).any())).collect()
         return events.join(per_event, on=["source", "member_id", "event_id"], how="left")
 
     def attribute(self, ref: str, code: pl.Expr) -> pl.Expr:

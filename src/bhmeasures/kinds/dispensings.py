@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 from pydantic import field_validator
 
+from bhmeasures.engine.exprs import position_in_run
 from bhmeasures.kinds.base import StepKind, StepResult, register
 from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
 from bhmeasures.spec.base import Predicate, StepModel
@@ -77,7 +78,7 @@ class DispensingsKind(StepKind):
         # rows of one claim are numbered in a fixed order, so event ids never depend on the order of the file
         df = rx.filter(pl.col(key)).sort("member_id", "claim_id", "dispensing_date", "ndc_code", "days_supply", nulls_last=True)
         end = pl.col("dispensing_date") + pl.duration(days=pl.max_horizontal(pl.col("days_supply").fill_null(1), 1) - 1)
-        nth = pl.int_range(pl.len()).over("member_id", "claim_id")
+        nth = position_in_run(("member_id", "claim_id"))
         events = df.select(
             pl.lit("pharmacy_claim").alias("source"),
             "member_id",

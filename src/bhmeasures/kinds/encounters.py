@@ -65,7 +65,8 @@ class EncountersKind(StepKind):
             pl.col("units").sum().alias("units"),
             pl.col("paid_cents").sum().alias("paid_cents"),
         )
-        df = df.with_columns((pl.col("service_date").n_unique().over("member_id", "claim_id") > 1).alias("_multi"))
+        # a claim with lines on several dates gives one visit per date (rows are unique per claim and date here)
+        df = df.with_columns(pl.struct("member_id", "claim_id").is_duplicated().alias("_multi"))
         if s.one_per == "day":
             df = df.sort("member_id", "service_date", "claim_id").group_by("member_id", "service_date", maintain_order=True).agg(
                 pl.col("claim_id").first(), pl.col("claim_id").alias("claims"), pl.col("_multi").first(),

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from bhmeasures.engine.exprs import window_bounds
 from bhmeasures.kinds.base import Problem, SpecView, StepKind, StepResult, register
-from bhmeasures.kinds.conditions.enrolled import BENEFIT_COLUMNS, Enrollment, enrolled_events
+from bhmeasures.kinds.conditions.enrolled import BENEFIT_COLUMNS, Enrollment, enrolled_members, shared_enrolled_members
 from bhmeasures.spec.base import Benefit, StepModel, WindowField
 
 Scalar = str | int | bool
@@ -71,7 +71,6 @@ class EnrolledMembersKind(StepKind):
         if not s.continuously:
             hit = spans.filter((pl.col("enrollment_start_date") <= last) & (pl.col("enrollment_end_date") >= first))
             return StepResult(hit.select("member_id").unique(maintain_order=True).sort("member_id"))
-        units = spans.select("member_id").unique().with_columns(pl.col("member_id").alias("event_id"), first.alias("index_date"))
         rule = Enrollment(over=s.over, allowable_gaps=s.allowable_gaps, max_gap_days=s.max_gap_days, benefits=s.benefits)
-        ok = enrolled_events(units, spans, rule, run.year)
-        return StepResult(ok.select("member_id").sort("member_id"))
+        ok = shared_enrolled_members(run, rule) if s.spans_where is None else enrolled_members(spans, rule, run.year)
+        return StepResult(ok.sort("member_id"))

@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from bhmeasures.engine.exprs import latest_before_in_run, sum_in_run
 from bhmeasures.kinds.base import StepKind, StepResult, register
 from bhmeasures.kinds.enrolled_members import Scalar, matching_spans
 from bhmeasures.kinds.events import EVENT_SCHEMA
@@ -36,10 +37,10 @@ class EnrollmentStartsKind(StepKind):
     def evaluate(self, node: Any, run: Any) -> StepResult:
         spans = matching_spans(run.data.spans, node.step.spans_where).select(
             "member_id", "enrollment_start_date", "enrollment_end_date").sort("member_id", "enrollment_start_date")
-        reach = pl.col("enrollment_end_date").cum_max().shift(1).over("member_id")
+        reach = latest_before_in_run(pl.col("enrollment_end_date"), ["member_id"])
         starts = spans.with_columns(
-            (reach.is_null() | (pl.col("enrollment_start_date") > reach + pl.duration(days=1))).cast(pl.Int64)
-            .cum_sum().over("member_id").alias("_n"))
+            sum_in_run(reach.is_null() | (pl.col("enrollment_start_date") > reach + pl.duration(days=1)), ["member_id"])
+            .alias("_n"))
         runs = starts.group_by("member_id", "_n").agg(pl.col("enrollment_start_date").min().alias("start_date"),
                                                       pl.col("enrollment_end_date").max().alias("end_date"))
         ident = pl.col("member_id") + ":enrolled:" + pl.col("start_date").cast(pl.String)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, model_validator
 
-from bhmeasures.engine.exprs import window_bounds
+from bhmeasures.engine.exprs import position_in_run, window_bounds
 from bhmeasures.kinds.base import Problem, SpecView, StepKind, StepResult, register
 from bhmeasures.spec.base import StepModel, WindowField
 
@@ -71,8 +71,17 @@ class MembersWithKind(StepKind):
             ev = ev.filter(pl.col("start_date").is_between(first, last))
         else:  # any time in the window: an event (a hospice claim, say) that overlaps it counts
             ev = ev.filter((pl.col("start_date") <= last) & (pl.col("end_date").fill_null(pl.col("start_date")) >= first))
-        key = "start_date" if s.distinct == ["date"] else "event_id"
-        ev = ev.sort("member_id", "start_date", "claim_id").unique(["member_id", key], keep="first", maintain_order=True)
-        ev = ev.filter(pl.int_range(pl.len()).over("member_id") == s.at_least - 1)
+        if s.distinct == ["date"]:
+            # the at_least-th distinct date of each member, and its lowest claim: hashed per member, no sort of
+            # every event (broad visit sets give hundreds of thousands)
+            if s.at_least == 1:
+                ev = ev.filter(pl.col("start_date") == pl.col("start_date").min().over("member_id"))
+                ev = ev.group_by("member_id").agg(pl.col("claim_id").min(), pl.col("start_date").first())
+            else:
+                ev = ev.sort("member_id", "start_date", "claim_id").unique(["member_id", "start_date"], keep="first", maintain_order=True)
+                ev = ev.filter(position_in_run(["member_id"]) == s.at_least - 1)
+        else:
+            ev = ev.sort("member_id", "start_date", "claim_id").unique(["member_id", "event_id"], keep="first", maintain_order=True)
+            ev = ev.filter(position_in_run(["member_id"]) == s.at_least - 1)
         return StepResult(ev.select("member_id", pl.col("claim_id").alias("evidence_claim_id"),
                                     pl.col("start_date").alias("evidence_date")))

@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 from pydantic import field_validator
 
+from bhmeasures.engine.exprs import position_in_run
 from bhmeasures.kinds.base import StepKind, StepResult, register
 from bhmeasures.kinds.dispensings import parse_attribute_ref
 from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
@@ -74,7 +75,7 @@ class ObservationsKind(StepKind):
         key = run.source_column(s.where, "observation")
         df = obs.filter(pl.col(key)).sort("member_id", "observation_date", "code", "result")
         ident = (pl.lit("observation:") + pl.col("code") + "@" + pl.col("observation_date").cast(pl.String))
-        nth = pl.int_range(pl.len()).over("member_id", "code", "observation_date")
+        nth = position_in_run(("member_id", "code", "observation_date"))
         ident = ident + pl.when(nth > 0).then(":" + nth.cast(pl.String)).otherwise(pl.lit(""))
         events = df.select(
             pl.lit("observation").alias("source"), "member_id", ident.alias("event_id"), ident.alias("claim_id"),

@@ -115,7 +115,8 @@ class ReadmissionChainKind(StepKind):
     def evaluate(self, node: Any, run: Any) -> StepResult:
         s: ReadmissionChain = node.step
         source = run.events(s.from_)
-        readmits = run.with_claim_flags(run.events(s.readmissions)).with_columns(
+        flags = list(dict.fromkeys(run.claim_flag(leaf) for leaf in s.continue_when.leaves()))
+        readmits = run.with_claim_flags(run.events(s.readmissions), flags).with_columns(
             claim_condition(s.continue_when, run.claim_flag).alias("continues"))
         events, outcome = readmission_chain(source, readmits, *s.admitted_within_days)
         dropped = outcome.select(*KEY, pl.when(pl.col("outcome") == "dropped").then(pl.lit(s.reason_dropped))

@@ -6,6 +6,7 @@ from typing import Any
 
 import polars as pl
 
+from bhmeasures.engine.exprs import latest_before_in_run, starts_run, sum_in_run
 from bhmeasures.kinds.base import StepKind, StepResult, register
 from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
 from bhmeasures.spec.base import Predicate, StepModel
@@ -71,12 +72,12 @@ class StaysKind(StepKind):
         )
         group = ("member_id", "_facility", "_family")
         claims = claims.sort(*group, "_from", "_thru", "claim_id")
-        prev = lambda c: pl.col(c).shift(1).over(group)  # noqa: E731
-        contiguous = pl.col("_from") <= pl.col("_thru").cum_max().shift(1).over(group) + pl.duration(days=1)
+        prev = lambda c: pl.when(~starts_run(group)).then(pl.col(c).shift(1))  # noqa: E731
+        contiguous = pl.col("_from") <= latest_before_in_run(pl.col("_thru"), group) + pl.duration(days=1)
         continues = (pl.col("start_date") == prev("start_date")) | (
             prev("_frequency").is_in(["2", "3"]) & pl.col("_frequency").is_in(["3", "4"]))
         new_stay = ~(contiguous & continues).fill_null(False)
-        claims = claims.with_columns(new_stay.cast(pl.Int64).cum_sum().over(group).alias("_stay"))
+        claims = claims.with_columns(sum_in_run(new_stay, group).alias("_stay"))
         df = claims.sort("end_date", "claim_id").group_by(*group, "_stay").agg(
             pl.col("start_date").min(), pl.col("end_date").last(), pl.col("claim_id").last(), pl.col("provider").last(),
             pl.col("paid_cents").sum())

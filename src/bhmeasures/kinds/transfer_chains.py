@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
+from bhmeasures.engine.exprs import latest_before_in_run, sum_in_run
 from bhmeasures.kinds.base import StepKind, StepResult, register
 from bhmeasures.kinds.events import EVENT_SCHEMA
 from bhmeasures.spec.base import StepModel
@@ -27,9 +28,9 @@ def stay_chains(stays: pl.DataFrame, within: int) -> pl.DataFrame:
     """Per chain: member_id, chain, the stays' event ids and claims (in order), last stay's id, claim and
     provider, first admission and last discharge."""
     s = stays.sort("member_id", "start_date", "end_date", "event_id")
-    reach = pl.col("end_date").cum_max().shift(1).over("member_id")
-    s = s.with_columns((reach.is_null() | ((pl.col("start_date") - reach).dt.total_days() > within))
-                       .cast(pl.Int64).cum_sum().over("member_id").alias("chain"))
+    reach = latest_before_in_run(pl.col("end_date"), ["member_id"])
+    s = s.with_columns(sum_in_run(reach.is_null() | ((pl.col("start_date") - reach).dt.total_days() > within),
+                                  ["member_id"]).alias("chain"))
     return s.group_by("member_id", "chain", maintain_order=True).agg(
         pl.col("event_id").alias("stay_ids"), pl.col("claims").alias("stay_claims"),
         pl.col("event_id").last().alias("last_id"), pl.col("claim_id").last().alias("last_claim"),

@@ -7,7 +7,7 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
-from bhmeasures.engine.exprs import KEY, window_bounds
+from bhmeasures.engine.exprs import KEY, latest_before_in_run, window_bounds
 from bhmeasures.kinds.conditions.base import ConditionKind, Outcome, register_condition
 from bhmeasures.spec.base import Benefit, Model, WindowField
 
@@ -43,7 +43,7 @@ def enrolled_events(events: pl.DataFrame, spans: pl.DataFrame, rule: Enrollment,
         )
         .filter(pl.col("s") <= pl.col("e"))
         .sort(*KEY, "s", "e")
-        .with_columns(pl.col("e").cum_max().shift(1).over(KEY).alias("prev_end"))
+        .with_columns(latest_before_in_run(pl.col("e"), KEY).alias("prev_end"))
         .with_columns(
             pl.when(pl.col("prev_end").is_null())
             .then((pl.col("s") - pl.col("w_start")).dt.total_days())
@@ -66,6 +66,20 @@ def enrolled_events(events: pl.DataFrame, spans: pl.DataFrame, rule: Enrollment,
     return events.join(ok.select(KEY), on=KEY, how="semi")
 
 
+def enrolled_members(spans: pl.DataFrame, rule: Enrollment, year: int) -> pl.DataFrame:
+    """member_id of every member the rule holds for, when its window is fixed (measurement-year dates)."""
+    units = spans.select("member_id").unique().with_columns(pl.col("member_id").alias("event_id"))
+    return enrolled_events(units, spans, rule, year).select("member_id")
+
+
+def shared_enrolled_members(run: Any, rule: Enrollment) -> pl.DataFrame:
+    """enrolled_members over every span, computed once per run: several measures ask the same (DSF-E, CDF, ...)."""
+    key = ("continuously_enrolled", rule.model_dump_json())
+    if key not in run.data.shared:
+        run.data.shared[key] = enrolled_members(run.data.spans, rule, run.year)
+    return run.data.shared[key]
+
+
 @register_condition
 class EnrolledCondition(ConditionKind):
     key = "continuously_enrolled"
@@ -81,4 +95,6 @@ class EnrolledCondition(ConditionKind):
         return f"continuously enrolled over {value.over.describe(year)} with {gaps}; benefits: {', '.join(value.benefits)}"
 
     def evaluate(self, events: pl.DataFrame, value: Enrollment, run: Any) -> Outcome:
+        if not value.over.bases():  # the same window for every event: a property of the member
+            return Outcome(events.join(shared_enrolled_members(run, value), on="member_id", how="semi"))
         return Outcome(enrolled_events(events, run.data.spans, value, run.year))

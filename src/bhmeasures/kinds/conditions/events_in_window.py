@@ -23,7 +23,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from bhmeasures.engine.exprs import KEY, window_bounds
+from bhmeasures.engine.exprs import KEY, position_in_run, run_length, window_bounds
 from bhmeasures.kinds.conditions.base import ConditionKind, Outcome, register_condition
 from bhmeasures.kinds.events import EVENT_COLUMNS
 from bhmeasures.spec.base import Model, WindowField
@@ -125,8 +125,8 @@ def matches(events: pl.DataFrame, m: EventMatch, run: Any, *, skip_own: bool) ->
                      nulls_last=True)
     if m.at_least > 1 or m.distinct != ["date"]:
         hits = hits.unique([*KEY, *distinct], keep="first", maintain_order=True)
-        nth = pl.int_range(pl.len()).over(KEY)
-        hits = hits.filter(nth == m.at_least - 1) if not descending else hits.filter(pl.len().over(KEY) >= m.at_least)
+        hits = hits.filter(position_in_run(KEY) == m.at_least - 1) if not descending else \
+            hits.filter(run_length(KEY) >= m.at_least)
     best = hits.group_by(KEY, maintain_order=True).first()
     out = [*KEY, "evidence_claim_id", "evidence_date", pl.col("_o_end").alias("evidence_end_date"),
            pl.col("_o_kind").alias("evidence_kind")]

@@ -40,5 +40,5 @@ class WhereCondition(ConditionKind):
         return f"its claim has {value.describe()}"
 
     def evaluate(self, events: pl.DataFrame, value: Predicate, run: Any) -> Outcome:
-        flagged = run.with_claim_flags(events)
+        flagged = run.with_claim_flags(events, list(dict.fromkeys(run.claim_flag(leaf) for leaf in value.leaves())))
         return Outcome(flagged.filter(claim_condition(value, run.claim_flag)).select(events.columns))
