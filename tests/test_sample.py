@@ -245,3 +245,13 @@ def test_background_ndcs_are_not_bh_drugs() -> None:
 def test_rejects_non_positive_member_count(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="members must be at least 1"):
         generate_sample(0, seed=1, out=tmp_path)
+
+
+def test_compact_layout_regenerates_the_bundled_sample_byte_for_byte(tmp_path: Path) -> None:
+    from bhmeasures.bundled import sample_dir
+
+    # sample_data/ was made with `bhm sample --members 5000 --seed 2025`
+    counts = generate_sample(5000, seed=2025, out=tmp_path)
+    assert counts["eligibility"] == pl.scan_parquet(sample_dir() / "eligibility.parquet").select(pl.len()).collect().item()
+    for t in TABLE_NAMES:
+        assert (tmp_path / f"{t}.parquet").read_bytes() == (sample_dir() / f"{t}.parquet").read_bytes(), t
