@@ -135,11 +135,15 @@ def validate(paths, valuesets) -> None:  # noqa: ANN001
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--year", type=int, default=2025, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write the Parquet tables into.")
-def sample(members, seed, year, out) -> None:  # noqa: ANN001
+@click.option("--layout", type=click.Choice(["compact", "full"]), default="compact", show_default=True,
+              help="compact: the columns bhm uses, sorted by member. full: the same claims with every Tuva "
+                   "input-layer claim column (25 diagnosis and procedure positions, mostly null), rows "
+                   "shuffled, 1,000,000-row row groups, as real extracts come.")
+def sample(members, seed, year, out, layout) -> None:
     """Generate synthetic eligibility, medical and pharmacy claims (Parquet), deterministic for a seed."""
     from bhmeasures.sample import generate_sample
 
-    counts = generate_sample(members, seed, out, year)
+    counts = generate_sample(members, seed, out, year, layout)
     Console().print(", ".join(f"{t}: {n:,} rows" for t, n in counts.items()) + f" -> {out}")
 
 
