@@ -9,9 +9,9 @@ data are generated once into benchmarks/data/<layout>/<members>/ (git-ignored, r
 Then, in fresh processes under /usr/bin/time, in turn, `--runs` times: two bare Polars scans of exactly
 the columns bhm reads from that layout (`decode`: every value decoded, nothing kept; `collect`: every
 value decoded into memory), with `--duckdb` a DuckDB scan of the same columns (benchmarks/duckdb_floor.py),
-and `bhm compute`. Reported per layout: median wall time, median peak memory (max RSS of the process)
-and the ratios of the medians. Each layout appends a JSON line to benchmarks/results.jsonl. The machine
-is small and noisy: quote medians and ratios.
+and `bhm compute`. Reported per layout: median wall time, median peak memory (max RSS of the process),
+the ratios of the medians and the median of the run-by-run ratios. Each layout appends a JSON line to
+benchmarks/results.jsonl. The machine is small and noisy: quote medians and ratios.
 """
 
 from __future__ import annotations
@@ -93,12 +93,15 @@ def available_mb() -> float:
         return next(int(line.split()[1]) for line in fh if line.startswith("MemAvailable")) / 1024
 
 
-def peak_of(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one fresh process, from /usr/bin/time."""
-    out = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], check=True, stdout=subprocess.DEVNULL,
+def peak_of(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system) of one fresh process, from /usr/bin/time.
+
+    CPU seconds move less than wall time when other jobs share the machine.
+    """
+    out = subprocess.run(["/usr/bin/time", "-f", "%e %M %U %S", *cmd], check=True, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True)
-    wall, kb = out.stderr.strip().splitlines()[-1].split()
-    return float(wall), int(kb) / 1024
+    wall, kb, user, system = out.stderr.strip().splitlines()[-1].split()
+    return float(wall), int(kb) / 1024, float(user) + float(system)
 
 
 def describe(data: Path) -> dict[str, object]:
@@ -124,14 +127,14 @@ def generate(layout: str, members: int, seed: int, data: Path) -> dict[str, floa
     """`bhm sample` into `data`, via a side folder so that a broken run leaves no complete-looking set."""
     tmp = data.with_name(data.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    wall, peak = peak_of([sys.executable, "-m", "bhmeasures.cli", "sample", "--members", str(members), "--seed",
+    wall, peak, cpu = peak_of([sys.executable, "-m", "bhmeasures.cli", "sample", "--members", str(members), "--seed",
                           str(seed), "--layout", layout, "--out", str(tmp)])
     data.mkdir(parents=True, exist_ok=True)
     for t in TABLES:  # provider last: the set counts as complete once all five are in place
         (tmp / f"{t}.parquet").replace(data / f"{t}.parquet")
     tmp.rmdir()
-    print(f"generated {data} in {wall:.1f} s, peak {peak:.0f} MB", flush=True)
-    return {"generate_wall_s": round(wall, 1), "generate_peak_mb": round(peak)}
+    print(f"generated {data} in {wall:.1f} s ({cpu:.0f} CPU s), peak {peak:.0f} MB", flush=True)
+    return {"generate_wall_s": round(wall, 1), "generate_cpu_s": round(cpu, 1), "generate_peak_mb": round(peak)}
 
 
 def bench(layout: str, args: argparse.Namespace) -> dict[str, object]:
@@ -155,7 +158,7 @@ def bench(layout: str, args: argparse.Namespace) -> dict[str, object]:
         print(f"{layout}: collect scan skipped, {skipped['collect_scan_skipped']}", flush=True)
     if args.duckdb:
         cmds["duckdb_scan"] = [sys.executable, str(HERE / "duckdb_floor.py"), str(data)]
-    times: dict[str, list[tuple[float, float]]] = {k: [] for k in (*cmds, "compute")}
+    times: dict[str, list[tuple[float, float, float]]] = {k: [] for k in (*cmds, "compute")}
     with tempfile.TemporaryDirectory() as tmp:
         cmds["compute"] = [sys.executable, "-m", "bhmeasures.cli", "compute", "--data", str(data), "--measures",
                            "FUH,FUA,FUM", "--out", str(Path(tmp) / "out"), "--quiet"]
@@ -175,13 +178,16 @@ def bench(layout: str, args: argparse.Namespace) -> dict[str, object]:
         "polars": pl.__version__, "load_avg_1m": round(os.getloadavg()[0], 2),
     }
     for name in times:
-        prefix = "compute" if name == "compute" else name
-        result[f"{prefix}_wall_s"] = round(med(name, 0), 2)
-        result[f"{prefix}_peak_mb"] = round(med(name, 1))
+        result[f"{name}_wall_s"] = round(med(name, 0), 2)
+        result[f"{name}_peak_mb"] = round(med(name, 1))
+        result[f"{name}_cpu_s"] = round(med(name, 2), 2)
     for name in (n for n in times if n != "compute"):
         result[f"ratio_to_{name}"] = round(med("compute", 0) / med(name, 0), 2)
+        # run by run (the commands alternate), so a drift in the machine's speed cancels out
+        pairs = [c[0] / f[0] for c, f in zip(times["compute"], times[name], strict=True)]
+        result[f"ratio_to_{name}_paired"] = round(statistics.median(pairs), 2)
     result.update(skipped)
-    result["compute_walls_s"] = [round(w, 2) for w, _ in times["compute"]]
+    result["compute_walls_s"] = [round(w, 2) for w, _, _ in times["compute"]]
     result["last_run_timings_s"] = manifest["timings_seconds"]
     result.update(generated)
     return result
