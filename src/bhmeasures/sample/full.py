@@ -75,7 +75,7 @@ DRG = {  # MS-DRG by principal diagnosis group
     "medical": ("291", "292", "193", "194", "871", "872", "190", "392", "690", "683", "603", "641", "065"),
 }
 
-# Column order and types of the Tuva input layer.
+# Column order and types of the Tuva input layer (plus the contract's rendering_taxonomy_code, last).
 DX = tuple(f"diagnosis_code_{i}" for i in range(1, 26))
 POA_COLS = tuple(f"diagnosis_poa_{i}" for i in range(1, 26))
 PCS = tuple(f"procedure_code_{i}" for i in range(1, 26))
@@ -110,6 +110,9 @@ DATA_SOURCE = "bhm sample"
 # ---------------------------------------------------------------------------------------------
 
 
+_TABLE_NO = {"medical_claim": 0, "pharmacy_claim": 1}  # tags each table's random streams
+
+
 class Shuffle:
     """Rows split into buckets on disk by a random key, read back one bucket at a time in key order."""
 
@@ -142,8 +145,6 @@ class Shuffle:
                 for f in files:
                     f.unlink()
 
-
-_TABLE_NO = {"medical_claim": 0, "pharmacy_claim": 1}
 
 
 # ---------------------------------------------------------------------------------------------
