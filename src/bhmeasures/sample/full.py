@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from bhmeasures.sample.generate import _VOCAB, _choice, _date_series, _pool, _vi
+
 ROW_GROUP_ROWS = 1_000_000  # rows per Parquet row group, as large extracts come
 WRITE_OPTIONS = {"compression": "snappy", "statistics": True, "row_group_size": ROW_GROUP_ROWS}  # Spark/DuckDB
 BUCKET_ROWS = 250_000  # target rows per shuffle bucket: bounds pass-2 memory; part of the determinism contract
@@ -151,30 +153,15 @@ class Shuffle:
 # Pass 2: the extra columns
 # ---------------------------------------------------------------------------------------------
 
-_VOCAB: list[str | None] = [None]
-_VIDX: dict[str | None, int] = {None: 0}
+def _ranked(codes: tuple[str, ...], zipf: float) -> dict[str, float]:
+    """Shares for codes listed most common first (Zipf-like popularity)."""
+    return dict(zip(codes, 1.0 / np.arange(1, len(codes) + 1) ** zipf, strict=True))
 
 
-def _vi(codes) -> np.ndarray:
-    for c in codes:
-        if c not in _VIDX:
-            _VIDX[c] = len(_VOCAB)
-            _VOCAB.append(c)
-    return np.array([_VIDX[c] for c in codes], dtype=np.int32)
-
-
-def _pool(spec, zipf: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """(vocab indices, probabilities) from {code: share}, or from a tuple ranked by popularity."""
-    if isinstance(spec, dict):
-        codes, w = list(spec), np.array(list(spec.values()), dtype=np.float64)
-    else:
-        codes, w = list(spec), 1.0 / np.arange(1, len(spec) + 1) ** zipf
-    return _vi(codes), w / w.sum()
-
-
-_DX_POOL = _pool(DX_SECONDARY, zipf=0.8)
-_PCS_POOL = _pool(PCS_INPATIENT, zipf=0.6)
-_MOD_POOL = _pool(MODIFIER_CODES, zipf=0.9)
+# Codes join the compact generator's vocabulary (appended, so compact indices do not move).
+_DX_POOL = _pool(_ranked(DX_SECONDARY, 0.8))
+_PCS_POOL = _pool(_ranked(PCS_INPATIENT, 0.6))
+_MOD_POOL = _pool(_ranked(MODIFIER_CODES, 0.9))
 _POA_POOL = _pool(POA)
 _DISPOSITION = _pool(DISPOSITION_INPATIENT)
 _ADMIT_TYPE = _pool(ADMIT_TYPE)
@@ -183,11 +170,6 @@ _DRG = {k: _pool(v) for k, v in DRG.items()}
 _TELE_MODS = _vi(("95", "GT"))
 _ROUTINE_DISCHARGE = _vi(("01",))[0]
 _VOCAB_SERIES = pl.Series("code", _VOCAB, dtype=pl.String)
-
-
-def _choice(rng: np.random.Generator, pool: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
-    codes, p = pool
-    return codes[rng.choice(len(codes), size=n, p=p)]
 
 
 def _distinct(rng: np.random.Generator, pool: tuple[np.ndarray, np.ndarray], counts: np.ndarray,
@@ -226,12 +208,6 @@ def _days(s: pl.Series) -> np.ndarray:
     return s.cast(pl.Int32).to_numpy()
 
 
-def _date(name: str, days: np.ndarray, valid: np.ndarray | None = None) -> pl.Series:
-    s = pl.Series(name, days.astype(np.int32), dtype=pl.Int32).cast(pl.Date)
-    if valid is not None:
-        s = pl.select(pl.when(pl.Series(valid)).then(s)).to_series().alias(name)
-    return s
-
 
 def _const(name: str, value: object, n: int, dtype: pl.DataType) -> pl.Series:
     return pl.repeat(value, n, dtype=dtype, eager=True).alias(name)
@@ -242,7 +218,7 @@ def _lineage(n: int, file_name: str, file_day: np.ndarray, year: int) -> list[pl
     return [
         _const("data_source", DATA_SOURCE, n, pl.String),
         _const("file_name", file_name, n, pl.String),
-        _date("file_date", file_day),
+        _date_series("file_date", file_day),
         _const("ingest_datetime", datetime(year + 1, 3, 2, 6, 15), n, pl.Datetime("us")),
     ]
 
@@ -340,7 +316,7 @@ def widen_medical(df: pl.DataFrame, rng: np.random.Generator, plans: pl.Series, 
         "rendering_tin": _const("rendering_tin", None, n, pl.String),
         "billing_tin": _tin(billing, "billing_tin"),
         "facility_npi": pl.select(pl.when(pl.Series(inst[g])).then(billing)).to_series().alias("facility_npi"),
-        "paid_date": _date("paid_date", paid_day[g]),
+        "paid_date": _date_series("paid_date", paid_day[g]),
         "allowed_amount": pl.Series("allowed_amount", allowed, dtype=pl.Float64),
         "charge_amount": pl.Series("charge_amount", charge, dtype=pl.Float64),
         "coinsurance_amount": pl.Series("coinsurance_amount", np.zeros(n), dtype=pl.Float64),
@@ -353,7 +329,7 @@ def widen_medical(df: pl.DataFrame, rng: np.random.Generator, plans: pl.Series, 
         "procedure_code_type": pl.Series(["icd-10-pcs", None], dtype=pl.String)
         .gather(np.where(n_pcs > 0, 0, 1)[g]).alias("procedure_code_type"),
         **{c: _codes(c, pcs[j][g]) for j, c in enumerate(PCS)},
-        **{c: _date(c, pcs_days[j][g], (n_pcs > j)[g]) for j, c in enumerate(PCS_DATES)},
+        **{c: _date_series(c, pcs_days[j][g], (n_pcs > j)[g]) for j, c in enumerate(PCS_DATES)},
         "in_network_flag": pl.Series("in_network_flag", in_network[g], dtype=pl.Int32),
     }
     for s in _lineage(n, "medical_claim.csv", _month_start(paid_day)[g], year):
@@ -376,7 +352,7 @@ def widen_pharmacy(df: pl.DataFrame, rng: np.random.Generator, plans: pl.Series,
         "dispensing_provider_npi": pharmacies.gather(rng.integers(0, len(pharmacies), n))
         .alias("dispensing_provider_npi"),
         "refills": pl.Series("refills", rng.integers(0, 6, n), dtype=pl.Int32),
-        "paid_date": _date("paid_date", paid_day),
+        "paid_date": _date_series("paid_date", paid_day),
         "allowed_amount": pl.Series("allowed_amount", allowed, dtype=pl.Float64),
         "charge_amount": pl.Series("charge_amount", np.round(allowed * rng.uniform(1.1, 2.5, n), 2), dtype=pl.Float64),
         "coinsurance_amount": pl.Series("coinsurance_amount", np.zeros(n), dtype=pl.Float64),
