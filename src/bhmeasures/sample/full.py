@@ -153,6 +153,7 @@ class Shuffle:
 # Pass 2: the extra columns
 # ---------------------------------------------------------------------------------------------
 
+
 def _ranked(codes: tuple[str, ...], zipf: float) -> dict[str, float]:
     """Shares for codes listed most common first (Zipf-like popularity)."""
     return dict(zip(codes, 1.0 / np.arange(1, len(codes) + 1) ** zipf, strict=True))
@@ -208,7 +209,6 @@ def _days(s: pl.Series) -> np.ndarray:
     return s.cast(pl.Int32).to_numpy()
 
 
-
 def _const(name: str, value: object, n: int, dtype: pl.DataType) -> pl.Series:
     return pl.repeat(value, n, dtype=dtype, eager=True).alias(name)
 
@@ -223,7 +223,7 @@ def _lineage(n: int, file_name: str, file_day: np.ndarray, year: int) -> list[pl
     ]
 
 
-def _month_start(days: np.ndarray) -> np.ndarray:
+def _first_of_month(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
 
@@ -332,7 +332,7 @@ def widen_medical(df: pl.DataFrame, rng: np.random.Generator, plans: pl.Series, 
         **{c: _date_series(c, pcs_days[j][g], (n_pcs > j)[g]) for j, c in enumerate(PCS_DATES)},
         "in_network_flag": pl.Series("in_network_flag", in_network[g], dtype=pl.Int32),
     }
-    for s in _lineage(n, "medical_claim.csv", _month_start(paid_day)[g], year):
+    for s in _lineage(n, "medical_claim.csv", _first_of_month(paid_day)[g], year):
         cols[s.name] = s
     return pl.DataFrame([cols[c] if c in cols else df[c] for c in MEDICAL_SCHEMA.names()])
 
@@ -361,7 +361,7 @@ def widen_pharmacy(df: pl.DataFrame, rng: np.random.Generator, plans: pl.Series,
         "in_network_flag": pl.Series("in_network_flag", (rng.random(n) >= OUT_OF_NETWORK_SHARE).astype(np.int32),
                                      dtype=pl.Int32),
     }
-    for s in _lineage(n, "pharmacy_claim.csv", _month_start(paid_day), year):
+    for s in _lineage(n, "pharmacy_claim.csv", _first_of_month(paid_day), year):
         cols[s.name] = s
     return pl.DataFrame([cols[c] if c in cols else df[c] for c in PHARMACY_SCHEMA.names()])
 
