@@ -8,6 +8,7 @@ fresh process under /usr/bin/time. CPU seconds are steadier than wall time on a 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import BARE_SCAN
+from run import BARE_SCAN, read_columns
 
 
 def timed(cmd: list[str]) -> tuple[float, float, float]:
@@ -36,7 +37,7 @@ def main() -> None:
     decode, compute = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
-            decode.append(timed([sys.executable, "-c", BARE_SCAN, str(args.data), "decode"]))
+            decode.append(timed([sys.executable, "-c", BARE_SCAN, str(args.data), "decode", json.dumps(read_columns(args.data))]))
             compute.append(timed([sys.executable, "-m", "bhmeasures.cli", "compute", "--data", str(args.data), *chosen,
                                   "--out", str(Path(tmp) / "out"), "--quiet"]))
             print(f"run {i + 1}: decode {decode[-1][0]:.2f} s wall, {decode[-1][1]:.2f} s cpu, {decode[-1][2]:.0f} MB | "

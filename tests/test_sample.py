@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import polars as pl
@@ -67,10 +68,12 @@ def test_same_seed_same_frames_different_seed_different(tmp_path: Path) -> None:
         assert not fa[t].equals(fc[t]), t
 
 
-def test_part_file_fallback_writes_identical_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    generate_sample(800, seed=5, out=tmp_path / "plugin")
+@pytest.mark.parametrize("layout", ["compact", "full"])
+def test_part_file_fallback_writes_identical_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   layout: str) -> None:
+    generate_sample(800, seed=5, out=tmp_path / "plugin", layout=layout)
     monkeypatch.setattr(gen, "USE_IO_PLUGIN", False)
-    generate_sample(800, seed=5, out=tmp_path / "parts")
+    generate_sample(800, seed=5, out=tmp_path / "parts", layout=layout)
     fp, fq = _read(tmp_path / "plugin"), _read(tmp_path / "parts")
     for t in TABLE_NAMES:
         assert_frame_equal(fp[t], fq[t])
@@ -272,3 +275,184 @@ def test_screening_scenarios_are_planted(sample) -> None:
     assert {"G8510", "G8431", "G8511", "G8433", "96110", "96127"} <= set(med["hcpcs_code"].drop_nulls())
     foster = elig.filter(pl.col("foster_care"))
     assert foster.height > 0 and set(elig["foster_care"].unique()) == {True, False}
+
+
+# ---------------------------------------------------------------------------------------------
+# Layouts: compact (unchanged) and full (the same claims as real Tuva extracts carry them)
+# ---------------------------------------------------------------------------------------------
+
+TUVA = Path(__file__).resolve().parents[2] / "shared" / "external" / "tuva-synthetic-claims" / "tuva_ci_2026"
+LAYOUT_MEMBERS = 4000
+COMPACT_MEDICAL = list(gen.MEDICAL_SCHEMA)
+COMPACT_PHARMACY = list(gen.PHARMACY_SCHEMA)
+
+
+def test_compact_layout_regenerates_the_bundled_sample_byte_for_byte(tmp_path: Path) -> None:
+    from bhmeasures.bundled import sample_dir
+
+    # sample_data/ was made with `bhm sample --members 5000 --seed 2025`
+    counts = generate_sample(5000, seed=2025, out=tmp_path, layout="compact")
+    assert counts["eligibility"] == pl.scan_parquet(sample_dir() / "eligibility.parquet").select(pl.len()).collect().item()
+    for t in TABLE_NAMES:
+        assert (tmp_path / f"{t}.parquet").read_bytes() == (sample_dir() / f"{t}.parquet").read_bytes(), t
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from click.testing import CliRunner
+
+    from bhmeasures.cli import main
+
+    dirs = {}
+    for layout in ("compact", "full"):
+        dirs[layout] = tmp_path_factory.mktemp(layout)
+        args = ["sample", "--members", str(LAYOUT_MEMBERS), "--seed", "4", "--out", str(dirs[layout]), "--layout", layout]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+    return dirs
+
+
+def test_full_layout_holds_the_same_claims(layouts: dict[str, Path]) -> None:
+    compact, full_ = _read(layouts["compact"]), _read(layouts["full"])
+    key = ["claim_id", "claim_line_number"]
+    assert_frame_equal(full_["medical_claim"].select(COMPACT_MEDICAL).sort(key), compact["medical_claim"].sort(key))
+    assert_frame_equal(full_["pharmacy_claim"].select(COMPACT_PHARMACY).sort("claim_id"),
+                       compact["pharmacy_claim"].sort("claim_id"))
+    for t in ("eligibility", "attribution", "provider", "observation"):
+        assert (layouts["full"] / f"{t}.parquet").read_bytes() == (layouts["compact"] / f"{t}.parquet").read_bytes()
+
+
+def test_full_layout_has_every_tuva_input_layer_column_with_contract_types(layouts: dict[str, Path]) -> None:
+    m = pl.read_parquet(layouts["full"] / "medical_claim.parquet")
+    rx = pl.read_parquet(layouts["full"] / "pharmacy_claim.parquet")
+    tuva_medical = pl.read_csv(TUVA / "medical_claim_seed.csv", n_rows=0).columns
+    tuva_pharmacy = pl.read_csv(TUVA / "pharmacy_claim_seed.csv", n_rows=0).columns
+    assert m.columns == [*tuva_medical, "rendering_taxonomy_code"]  # the contract's column for the provider type
+    assert rx.columns == tuva_pharmacy
+    for t, df in (("medical_claim", m), ("pharmacy_claim", rx)):
+        types = {**TABLES[t][0], **TABLES[t][1]}
+        for col, dtype in df.schema.items():
+            if col in types:
+                assert dtype in CONTRACT_DTYPES[types[col]], f"{t}.{col}: {dtype}"
+    # mostly null, as real extracts carry them
+    assert m.select(pl.all().is_null().mean()).row(0, named=True)["procedure_code_1"] > 0.99
+    assert m["rendering_tin"].is_null().all() and m["diagnosis_code_type"].eq("icd-10-cm").all()
+    assert (m["person_id"] == m["member_id"]).all() and m["plan"].null_count() == 0
+
+
+def test_full_layout_rows_are_shuffled_with_each_claim_kept_together(layouts: dict[str, Path]) -> None:
+    for t in ("medical_claim", "pharmacy_claim"):
+        ids = pl.read_parquet(layouts["full"] / f"{t}.parquet", columns=["member_id"])["member_id"]
+        assert not ids.is_sorted()
+        runs = ids.rle().len()  # sorted: one run per member (~2-10% of rows); shuffled: about one per claim
+        assert runs > 0.3 * ids.len()
+    m = pl.read_parquet(layouts["full"] / "medical_claim.parquet", columns=["claim_id", "claim_line_number"])
+    blocks = m.with_columns(block=(pl.col("claim_id") != pl.col("claim_id").shift().fill_null("")).cum_sum())
+    assert blocks["block"].max() == m["claim_id"].n_unique()  # one contiguous block per claim
+    in_order = blocks.select((pl.col("claim_line_number") == pl.int_range(1, pl.len() + 1).over("block")).all())
+    assert in_order.item()
+
+
+def test_full_layout_is_deterministic_for_a_seed(layouts: dict[str, Path], tmp_path: Path) -> None:
+    generate_sample(LAYOUT_MEMBERS, seed=4, out=tmp_path, layout="full")
+    for t in TABLE_NAMES:
+        assert (tmp_path / f"{t}.parquet").read_bytes() == (layouts["full"] / f"{t}.parquet").read_bytes(), t
+
+
+def test_full_layout_fills_extra_positions_like_real_extracts(layouts: dict[str, Path]) -> None:
+    m = pl.read_parquet(layouts["full"] / "medical_claim.parquet")
+    filled = m.select(pl.col(f"diagnosis_code_{i}").is_not_null().mean() for i in range(5, 26)).row(0)
+    assert 0.30 < filled[0] < 0.50  # a 5th diagnosis on ~40% of lines
+    assert 0.02 < filled[12 - 5] < 0.06  # ~2-5% reach position 12
+    assert 0 < filled[-1] < 0.005  # a few reach 25
+    assert all(a >= b for a, b in itertools.pairwise(filled))
+    by_type = m.group_by("claim_type").agg(pl.col("diagnosis_code_5").is_not_null().mean())
+    share = dict(by_type.iter_rows())
+    assert share["institutional"] > share["professional"] + 0.1
+    # procedures and present-on-admission flags on acute inpatient claims only, dated within the stay
+    inpatient = pl.col("bill_type_code").str.starts_with("11").fill_null(False)
+    assert m.filter(~inpatient).select(pl.col("procedure_code_1", "diagnosis_poa_1", "drg_code").null_count()
+                                       .sum()).row(0) == (m.filter(~inpatient).height,) * 3
+    stays = m.filter(inpatient & (pl.col("claim_line_number") == 1))
+    assert 0.4 < stays["procedure_code_1"].is_not_null().mean() < 0.7
+    dated = stays.filter(pl.col("procedure_code_1").is_not_null())
+    assert dated["procedure_date_1"].is_between(dated["claim_start_date"], dated["claim_end_date"]).all()
+    assert stays["diagnosis_poa_1"].null_count() == 0 and stays["procedure_code_type"].drop_nulls().eq("icd-10-pcs").all()
+    # a claim never lists a code twice
+    codes = m.filter(pl.col("claim_line_number") == 1).select(
+        pl.concat_list([f"diagnosis_code_{i}" for i in range(5, 26)]).list.drop_nulls().alias("dx"),
+        pl.concat_list([f"procedure_code_{i}" for i in range(1, 26)]).list.drop_nulls().alias("pcs"))
+    for c in ("dx", "pcs"):
+        assert (codes[c].list.len() == codes[c].list.n_unique()).all()
+    mods = m.select(pl.col(f"hcpcs_modifier_{i}").is_not_null().mean() for i in range(1, 6)).row(0)
+    assert 0.15 < mods[0] < 0.35 and mods[1] < 0.06 and all(a >= b for a, b in itertools.pairwise(mods))
+    assert (m["facility_npi"].is_not_null() == (m["claim_type"] == "institutional")).all()
+    assert (m["allowed_amount"] >= m["paid_amount"]).all()
+
+
+def test_full_layout_extra_codes_are_in_no_value_set(layouts: dict[str, Path]) -> None:
+    import bhmeasures
+    from bhmeasures.sample import full
+
+    library = bhmeasures.value_sets()
+
+    def listed(system: str) -> tuple[set[str], tuple[str, ...]]:
+        exact = {c.replace(".", "") for n in library.names() for c in library[n].codes.get(system, set())}
+        prefixes = tuple(p.replace(".", "") for n in library.names() for p in library[n].prefixes.get(system, set()))
+        return exact, prefixes
+
+    for system, pool in (("ICD10CM", full.DX_SECONDARY), ("ICD10PCS", full.PCS_INPATIENT)):
+        exact, prefixes = listed(system)
+        assert exact and len(set(pool)) == len(pool)
+        for code in pool:
+            assert code not in exact and not code.startswith(prefixes), code
+    compact_pools = {c for name in dir(gen) if name.startswith("DX_") for c in getattr(gen, name)
+                     if isinstance(getattr(gen, name), tuple)}
+    assert not compact_pools & set(full.DX_SECONDARY)
+    assert not any(c.startswith(gen.BH_DX_PREFIXES) for c in full.DX_SECONDARY)
+    m = pl.read_parquet(layouts["full"] / "medical_claim.parquet")
+    extra = set(m.select(pl.concat_list([f"diagnosis_code_{i}" for i in range(5, 26)]).explode().drop_nulls())
+                .to_series().unique().to_list())
+    pcs = set(m.select(pl.concat_list([f"procedure_code_{i}" for i in range(1, 26)]).explode().drop_nulls())
+              .to_series().unique().to_list())
+    assert extra and extra <= set(full.DX_SECONDARY)
+    assert pcs and pcs <= set(full.PCS_INPATIENT)
+
+
+def test_both_layouts_give_the_same_rates_and_detail(layouts: dict[str, Path]) -> None:
+    from click.testing import CliRunner
+
+    from bhmeasures.cli import main
+
+    results = {}
+    for layout, data in layouts.items():
+        out = data.parent / f"{data.name}-results"
+        # every shipped measure: the full layout's extra columns (units, later diagnosis positions) change none
+        result = CliRunner().invoke(main, ["compute", "--data", str(data), "--out", str(out), "--quiet"])
+        assert result.exit_code == 0, result.output
+        results[layout] = {t: pl.read_parquet(out / f"{t}.parquet") for t in ("summary", "detail")}
+    totals = results["compact"]["summary"].filter(pl.col("stratifier") == "total")
+    assert set(totals["measure_id"]) >= {"FUH", "FUA", "FUM", "IET", "CDF", "DSF-E", "DEV", "CO-BH-ENG"}
+    assert (totals.filter(pl.col("measure_id").is_in(["FUH", "FUA", "FUM", "IET"]))["denominator"] > 0).all()
+    for t in ("summary", "detail"):
+        assert_frame_equal(results["full"][t], results["compact"][t])
+
+
+def test_full_layout_writes_large_snappy_row_groups_with_statistics(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    from bhmeasures.sample import full
+
+    assert full.WRITE_OPTIONS["row_group_size"] == full.ROW_GROUP_ROWS == 1_000_000
+    monkeypatch.setitem(full.WRITE_OPTIONS, "row_group_size", 30_000)  # a small population, several groups
+    counts = generate_sample(2000, seed=6, out=tmp_path, layout="full")
+    meta = pq.ParquetFile(tmp_path / "medical_claim.parquet").metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert len(sizes) > 1 and set(sizes[:-1]) == {30_000} and sum(sizes) == counts["medical_claim"]
+    col = meta.row_group(0).column(meta.schema.names.index("diagnosis_code_1"))
+    assert col.compression == "SNAPPY" and col.statistics is not None and col.statistics.has_min_max
+
+
+def test_rejects_unknown_layout(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="layout must be one of compact, full"):
+        generate_sample(10, seed=1, out=tmp_path, layout="wide")

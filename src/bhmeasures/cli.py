@@ -188,7 +188,11 @@ def validate(paths, valuesets) -> None:
 @click.option("--year", type=YEAR, default=2025, show_default=True, help="Year the claims fall in (1900-2100).")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Folder for the Parquet tables: new, empty, or written by bhm sample before (see sample.json there).")
-def sample(members, seed, year, out) -> None:
+@click.option("--layout", type=click.Choice(["compact", "full"]), default="compact", show_default=True,
+              help="compact: the columns bhm uses, sorted by member. full: the same claims with every Tuva "
+                   "input-layer claim column (25 diagnosis and procedure positions, mostly null), rows "
+                   "shuffled, 1,000,000-row row groups, as real extracts come.")
+def sample(members, seed, year, out, layout) -> None:
     """Generate synthetic eligibility, medical and pharmacy claims (Parquet), deterministic for a seed."""
     from bhmeasures.outputs import publish
     from bhmeasures.sample import generate_sample
@@ -196,10 +200,11 @@ def sample(members, seed, year, out) -> None:
     counts: dict[str, int] = {}
 
     def fill(folder: Path) -> list[str]:
-        counts.update(generate_sample(members, seed, folder, year))
+        counts.update(generate_sample(members, seed, folder, year, layout))
         return [f"{t}.parquet" for t in counts]
 
-    about = {"written_by": "bhm sample", "version": bhmeasures.__version__, "members": members, "seed": seed, "year": year}
+    about = {"written_by": "bhm sample", "version": bhmeasures.__version__, "members": members, "seed": seed, "year": year,
+             "layout": layout}
     _run(lambda: publish(out, fill, "sample.json", about), False)
     Console().print(", ".join(f"{t}: {n:,} rows" for t, n in counts.items()) + f" -> {shown_path(out)}", highlight=False)
 

@@ -18,7 +18,9 @@ visits for substance use and for mental illness, follow-up visits and pharmacoth
 and just outside the 7- and 30-day windows, same-day visits, hospice, deaths and enrollment
 gaps. Rates are "per member-year" unless named ``*_PER_1000``.
 
-Claim tables are sorted by member, then claim start date; claim ids follow that order.
+Claim tables are sorted by member, then claim start date; claim ids follow that order. That is the
+``compact`` layout; ``layout="full"`` writes the same claims as real Tuva extracts carry them
+(every input-layer column, mostly null, rows shuffled, large row groups; see `bhmeasures.sample.full`).
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-__all__ = ["TABLE_NAMES", "generate_sample"]
+__all__ = ["LAYOUTS", "TABLE_NAMES", "generate_sample"]
 
 TABLE_NAMES = ("eligibility", "medical_claim", "pharmacy_claim", "attribution", "provider", "observation")
+LAYOUTS = ("compact", "full")
 
 # ---------------------------------------------------------------------------------------------
 # Rates and shares (documented; "roughly" realistic for an adult+child Medicaid population)
@@ -787,7 +790,7 @@ class _Chunk:
         adult = self.age >= 12
         for cls, shares, gi in (("antidepressant", ANTIDEPRESSANT_SHARE, 0),
                                 ("antipsychotic_oral", ANTIPSYCHOTIC_SHARE, 1)):
-            p = np.where(group == gi, shares[list(shares)[0]], shares["other"]) * adult
+            p = np.where(group == gi, shares[next(iter(shares))], shares["other"]) * adult
             m = np.flatnonzero(rng.random(n) < p)
             self.fills(m, self.place(m), cls, rng.integers(1, 13, len(m)), DAYS_SUPPLY)
         p = np.where(group == 2, MOUD_SHARE["sud"], MOUD_SHARE["other"]) * (self.age >= 16)
@@ -1000,12 +1003,13 @@ def _chunks(members: int, seed: int, year: int, providers: _Providers, ndc_range
         yield elig, attr, med, rx, obs
 
 
-def _sink(batches: Iterator[pl.DataFrame], schema: pl.Schema, target: Path, parts: Path) -> None:
+def _sink(batches: Iterator[pl.DataFrame], schema: pl.Schema, target: Path, parts: Path, **options: object) -> None:
     """Write a stream of same-schema frames to one Parquet file, holding one batch at a time.
 
     Uses a polars IO-source plugin so batches are encoded once, while the next one is being
     generated; falls back to lz4 part files plus one streaming re-encode if the plugin API is
-    unavailable (it is marked unstable) or `USE_IO_PLUGIN` is false.
+    unavailable (it is marked unstable) or `USE_IO_PLUGIN` is false. `options` go to
+    `sink_parquet` (compression, row group size); none for the compact layout.
     """
     tmp = parts / target.name
     register = None
@@ -1015,26 +1019,26 @@ def _sink(batches: Iterator[pl.DataFrame], schema: pl.Schema, target: Path, part
         except ImportError:  # pragma: no cover - older or newer polars without the plugin API
             register = None
     if register is not None:
-        def source(with_columns, predicate, n_rows, batch_size):  # noqa: ARG001 - plugin signature
+        def source(with_columns, predicate, n_rows, batch_size):  # the plugin signature; only with_columns is used
             for df in batches:
                 yield df if with_columns is None else df.select(with_columns)
 
-        register(source, schema=schema).sink_parquet(tmp)
+        register(source, schema=schema).sink_parquet(tmp, **options)
     else:
         files = []
         for i, df in enumerate(batches):
             files.append(parts / f"{target.stem}-{i:05d}.parquet")
             df.write_parquet(files[-1], compression="lz4", statistics=False)
         if files:
-            pl.scan_parquet(files).sink_parquet(tmp)
+            pl.scan_parquet(files).sink_parquet(tmp, **options)
         else:  # pragma: no cover - members >= 1 always yields a batch
-            pl.DataFrame(schema=schema).write_parquet(tmp)
+            pl.DataFrame(schema=schema).write_parquet(tmp, **options)
         for f in files:
             f.unlink()
     tmp.replace(target)
 
 
-def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dict[str, int]:
+def generate_sample(members: int, seed: int, out: Path, year: int = 2025, layout: str = "compact") -> dict[str, int]:
     """Write a synthetic Medicaid claims sample as one Parquet file per input table.
 
     Parameters
@@ -1042,13 +1046,19 @@ def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dic
     members
         Number of members (``M000000001`` ...).
     seed
-        Random seed; the same ``(members, seed, year)`` always gives the same files.
+        Random seed; the same ``(members, seed, year, layout)`` always gives the same files.
     out
         Directory to write ``eligibility.parquet``, ``medical_claim.parquet``,
         ``pharmacy_claim.parquet``, ``attribution.parquet`` and ``provider.parquet`` into
         (created if missing; those files are overwritten).
     year
         Measurement year. Most members are enrolled all year and through January of ``year + 1``.
+    layout
+        ``"compact"``: the columns bhm uses, diagnosis positions 1-4, claims sorted by member.
+        ``"full"``: the same claims in the layout of real Tuva extracts -- every input-layer column
+        of ``medical_claim`` and ``pharmacy_claim`` (25 diagnosis and procedure positions, modifiers,
+        amounts, ...), mostly null, rows shuffled, 1,000,000-row row groups, snappy; see
+        `bhmeasures.sample.full`. Eligibility, attribution and provider tables are the same in both.
 
     Returns
     -------
@@ -1065,6 +1075,9 @@ def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dic
     if members < 1:
         msg = f"members must be at least 1, got {members}"
         raise ValueError(msg)
+    if layout not in LAYOUTS:
+        msg = f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}"
+        raise ValueError(msg)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     providers = _make_providers(seed)
@@ -1079,9 +1092,8 @@ def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dic
     counts = dict.fromkeys(TABLE_NAMES, 0)
     small: dict[str, list[pl.DataFrame]] = {"eligibility": [], "attribution": [], "observation": []}
     parts = Path(tempfile.mkdtemp(prefix=".bhm_sample_", dir=out))
-    rx_files: list[Path] = []
     try:
-        def medical_batches() -> Iterator[pl.DataFrame]:
+        def claim_chunks() -> Iterator[tuple[int, pl.DataFrame, pl.DataFrame]]:
             for ci, (elig, attr, med, rx, obs) in enumerate(_chunks(members, seed, year, providers, ndc_ranges,
                                                                     ndc_series)):
                 small["eligibility"].append(elig)
@@ -1089,12 +1101,12 @@ def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dic
                 small["observation"].append(obs)
                 counts["medical_claim"] += med.height
                 counts["pharmacy_claim"] += rx.height
-                rx_files.append(parts / f"rx-{ci:05d}.parquet")
-                rx.write_parquet(rx_files[-1], compression="lz4", statistics=False)
-                yield med
+                yield ci, med, rx
 
-        _sink(medical_batches(), MEDICAL_SCHEMA, out / "medical_claim.parquet", parts)
-        _sink((pl.read_parquet(f) for f in rx_files), PHARMACY_SCHEMA, out / "pharmacy_claim.parquet", parts)
+        if layout == "compact":
+            _write_compact_claims(claim_chunks(), out, parts)
+        else:
+            _write_full_claims(claim_chunks(), members, seed, year, small["eligibility"], out, parts)
         for name, frames in small.items():
             df = pl.concat(frames, rechunk=True)
             counts[name] = df.height
@@ -1110,3 +1122,38 @@ def generate_sample(members: int, seed: int, out: Path, year: int = 2025) -> dic
     finally:
         shutil.rmtree(parts, ignore_errors=True)
     return counts
+
+
+def _write_compact_claims(chunks: Iterator[tuple[int, pl.DataFrame, pl.DataFrame]], out: Path, parts: Path) -> None:
+    """Medical claims streamed straight into their file; pharmacy fills via lz4 part files."""
+    rx_files: list[Path] = []
+
+    def medical_batches() -> Iterator[pl.DataFrame]:
+        for ci, med, rx in chunks:
+            rx_files.append(parts / f"rx-{ci:05d}.parquet")
+            rx.write_parquet(rx_files[-1], compression="lz4", statistics=False)
+            yield med
+
+    _sink(medical_batches(), MEDICAL_SCHEMA, out / "medical_claim.parquet", parts)
+    _sink((pl.read_parquet(f) for f in rx_files), PHARMACY_SCHEMA, out / "pharmacy_claim.parquet", parts)
+
+
+def _write_full_claims(chunks: Iterator[tuple[int, pl.DataFrame, pl.DataFrame]], members: int, seed: int, year: int,
+                       eligibility: list[pl.DataFrame], out: Path, parts: Path) -> None:
+    """Both claim tables in the full-width layout: shuffled into buckets, then widened bucket by bucket."""
+    from bhmeasures.sample import full
+
+    med = full.Shuffle("medical_claim", members, seed, parts)
+    rx = full.Shuffle("pharmacy_claim", members, seed, parts)
+    for ci, m, r in chunks:
+        med.add(ci, m)
+        rx.add(ci, r)
+    # member ids are M + their number and eligibility rows come in member order: the first plan of each
+    plans = pl.concat([e.select("member_id", "plan") for e in eligibility]).unique(
+        "member_id", keep="first", maintain_order=True)["plan"]
+    pharmacies = pl.Series(_npis(np.random.default_rng([seed, full.FULL_STREAM, 1]), full.PHARMACY_NPIS)).cast(
+        pl.String)
+    _sink(full.medical_batches(med, plans, year), full.MEDICAL_SCHEMA, out / "medical_claim.parquet", parts,
+          **full.WRITE_OPTIONS)
+    _sink(full.pharmacy_batches(rx, plans, pharmacies, year), full.PHARMACY_SCHEMA, out / "pharmacy_claim.parquet",
+          parts, **full.WRITE_OPTIONS)
