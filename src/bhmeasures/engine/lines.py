@@ -174,14 +174,27 @@ def _provider_taxonomy(inputs: Inputs) -> dict[str, str]:
 
 
 @dataclass
+class _Tables:
+    """Lookup tables of one dictionary: per chunk, the value-set mask of each distinct value; whether the value
+    (for NPI columns: the taxonomy the provider table gives it) is present; whether any value set holds it."""
+
+    values: pl.Series
+    masks: list[np.ndarray]
+    present: np.ndarray
+    in_any: np.ndarray
+
+
+@dataclass
 class _DictionaryMasks:
-    """Value-set masks of each distinct code of a batch's columns: per family, the dictionaries of all its columns
-    are tested in one query (one entry more per column, 0, for rows whose value is empty), then looked up per row."""
+    """Value-set masks of each distinct code of a batch's columns: per family, the new dictionaries of all its
+    columns are tested in one query, then looked up per row. A dictionary repeated by the next batch (the row
+    group's) reuses its tables."""
 
     codes: CodeIndex
     npi_taxonomy: dict[str, str]
     exprs: dict[str, list[pl.Expr]] = field(default_factory=dict)
     use: dict[str, CodeUse] = field(default_factory=dict)
+    tables: dict[tuple[str, str], _Tables] = field(default_factory=dict)
 
     def _family_exprs(self, family: str) -> list[pl.Expr]:
         if family not in self.exprs:
@@ -195,83 +208,100 @@ class _DictionaryMasks:
             return pl.Series([None] * len(values), dtype=pl.String)
         return values.replace_strict(keys, [self.npi_taxonomy[k] for k in keys], default=None, return_dtype=pl.String)
 
-    def _note_use(self, name: str, col: CodeColumn, luts: list[np.ndarray]) -> None:
+    def _note_use(self, name: str, col: CodeColumn, tables: _Tables) -> None:
         use = self.use.setdefault(name, CodeUse())
-        if use.matched:
-            return
-        present = col.index[col.index >= 0]
-        if not len(present):
+        if use.matched or not len(col.codes):
             return
         use.filled = True
-        hit = np.zeros(len(luts[0]) if luts else 0, dtype=bool)
-        for lut in luts:
-            hit |= lut != 0
-        if hit[present].any():
+        if tables.in_any[col.codes].any():
             use.matched = True
         elif len(use.examples) < 3:
-            seen = col.values.gather(pl.Series(np.unique(present)[:3], dtype=pl.UInt32)).to_list()
+            seen = col.values.gather(pl.Series(np.unique(col.codes)[:3], dtype=pl.UInt32)).to_list()
             use.examples = list(dict.fromkeys([*use.examples, *seen]))[:3]
 
-    def family_masks(self, columns: list[CodeColumn], family: str, via_npi: list[bool] | None = None,
-                     names: list[str] | None = None) -> list[list[np.ndarray]]:
-        """Per column, per chunk: the mask of every row (and, for taxonomy, a last list: has a taxonomy)."""
-        parts = []
-        for i, col in enumerate(columns):
-            values = self._taxonomies(col.values) if via_npi and via_npi[i] else col.values
-            parts.append(pl.concat([values, pl.Series([None], dtype=pl.String)]))
-        sizes = [len(p) for p in parts]
-        frame = pl.DataFrame({"v": pl.concat(parts) if parts else pl.Series([], dtype=pl.String)})
-        table = frame.select(*self._family_exprs(family), pl.col("v").is_not_null().alias("has"))
-        out = []
-        start = 0
-        for col, size in zip(columns, sizes, strict=True):
-            part = table.slice(start, size)
-            luts = [part[f"c{chunk}"].to_numpy() for chunk in range(self.codes.chunks(family))]
-            rows = [lut[col.index] for lut in luts]  # position -1 (empty) reads the extra last entry
-            if names is not None and not (via_npi and via_npi[len(out)]):
-                self._note_use(names[len(out)], col, [lut[:-1] for lut in luts])
-            if via_npi is not None:
-                rows.append(part["has"].to_numpy()[col.index])
-            out.append(rows)
-            start += size
+    def _empty(self, family: str) -> _Tables:
+        key = (family, "")
+        if key not in self.tables:
+            nothing = np.zeros(0, dtype=np.uint64)
+            self.tables[key] = _Tables(pl.Series([], dtype=pl.String), [nothing for _ in range(self.codes.chunks(family))],
+                                       np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
+        return self.tables[key]
+
+    def family_tables(self, columns: dict[str, CodeColumn], family: str, via_npi: set[str] = frozenset()) -> dict[str, _Tables]:
+        """The lookup tables of each column's dictionary, computing those not seen in the previous batch."""
+        # a column empty in this batch has no dictionary to test (its lookups read nothing)
+        stale = [c for c, col in columns.items() if len(col.codes)
+                 and ((t := self.tables.get((family, c))) is None or t.values is not col.values)]
+        if stale:
+            parts = [self._taxonomies(columns[c].values) if c in via_npi else columns[c].values for c in stale]
+            frame = pl.DataFrame({"v": pl.concat(parts)})
+            table = frame.select(*self._family_exprs(family), pl.col("v").is_not_null().alias("has"))
+            start = 0
+            chunks = range(self.codes.chunks(family))
+            for c, part_values in zip(stale, parts, strict=True):
+                part = table.slice(start, len(part_values))
+                masks = [part[f"c{chunk}"].to_numpy() for chunk in chunks]
+                in_any = np.zeros(len(part), dtype=bool)
+                for m in masks:
+                    in_any |= m != 0
+                self.tables[(family, c)] = _Tables(columns[c].values, masks, part["has"].to_numpy(), in_any)
+                start += len(part_values)
+        out = {c: self.tables[(family, c)] if len(col.codes) else self._empty(family) for c, col in columns.items()}
+        for c, col in columns.items():
+            if c not in via_npi:
+                self._note_use(c, col, out[c])
         return out
+
+
+def _or_into(target: np.ndarray, col: CodeColumn, table: np.ndarray) -> None:
+    rows, values = col.lookup(table)
+    if rows is None:
+        target |= values
+    else:
+        target[rows] |= values
 
 
 def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _DictionaryMasks) -> dict[str, np.ndarray]:
     """The mask columns `_exact` conditions read, for every row of the batch."""
     out: dict[str, np.ndarray] = {}
-    zero = np.zeros(batch.rows, dtype=np.uint64)
+    n = batch.rows
     for family in sorted(families):
         chunks = range(codes.chunks(family))
         if family == "dx":
             dx = [c for c in DX_COLUMNS if c in batch.codes]
-            per_column = luts.family_masks([batch.codes[c] for c in dx], "dx", names=dx)
+            tables = luts.family_tables({c: batch.codes[c] for c in dx}, "dx")
             for chunk in chunks:
-                principal = per_column[0][chunk] if dx else zero
+                principal = np.zeros(n, dtype=np.uint64)
+                if dx:
+                    _or_into(principal, batch.codes[dx[0]], tables[dx[0]].masks[chunk])
                 anyx = principal.copy()
-                for masks in per_column[1:]:
-                    anyx |= masks[chunk]
+                for c in dx[1:]:
+                    _or_into(anyx, batch.codes[c], tables[c].masks[chunk])
                 out[f"_m_dxp_{chunk}"], out[f"_m_dxany_{chunk}"] = principal, anyx
         elif family == "taxonomy":
             # the rendering provider's taxonomy: the claim line's, else the provider table's by rendering, then billing NPI
             cols = [c for c in TAXONOMY_COLUMNS if c in batch.codes]
-            per_column = luts.family_masks([batch.codes[c] for c in cols], "taxonomy",
-                                           via_npi=[c != "rendering_taxonomy_code" for c in cols], names=cols)
+            via_npi = {c for c in cols if c != "rendering_taxonomy_code"}
+            tables = luts.family_tables({c: batch.codes[c] for c in cols}, "taxonomy", via_npi)
+            ms = [np.zeros(n, dtype=np.uint64) for _ in chunks]
+            for c in reversed(cols):  # a column earlier in the list overwrites the later ones where it has a taxonomy
+                col = batch.codes[c]
+                rows, has = col.lookup(tables[c].present)
+                for chunk in chunks:
+                    _, values = col.lookup(tables[c].masks[chunk])
+                    if rows is None:
+                        np.copyto(ms[chunk], values, where=has)
+                    else:
+                        ms[chunk][rows[has]] = values[has]
             for chunk in chunks:
-                m, filled = zero.copy(), np.zeros(batch.rows, dtype=bool)
-                for masks in per_column:
-                    has = masks[-1]
-                    take = has & ~filled
-                    m[take] = masks[chunk][take]
-                    filled |= has
-                out[f"_m_taxonomy_{chunk}"] = m
+                out[f"_m_taxonomy_{chunk}"] = ms[chunk]
         else:
             cols = [c for c in FAMILY_COLUMNS[family] if c in batch.codes]
-            per_column = luts.family_masks([batch.codes[c] for c in cols], family, names=cols)
+            tables = luts.family_tables({c: batch.codes[c] for c in cols}, family)
             for chunk in chunks:
-                m = zero.copy()
-                for masks in per_column:
-                    m |= masks[chunk]
+                m = np.zeros(n, dtype=np.uint64)
+                for c in cols:
+                    _or_into(m, batch.codes[c], tables[c].masks[chunk])
                 out[f"_m_{family}_{chunk}"] = m
     return out
 
@@ -297,15 +327,15 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     parts = []
     for batch in table_batches(inputs, "medical_claim", plain, sorted(code_columns)):
         masks = pl.DataFrame(_batch_masks(batch, families, plan.codes, luts))
-        if "claim_type" in batch.frame.columns:
-            masks = masks.with_columns(batch.frame["claim_type"])
-        flagged = masks.select(**flags) if flags else masks
+        if "claim_type" in batch.columns:
+            masks = masks.with_columns(batch.column("claim_type"))
+        flagged = masks.lazy().select(**flags).collect(engine="streaming") if flags else masks
         rows = np.flatnonzero(flagged.select(keep).to_series().to_numpy())
         if not len(rows):
             continue
         index = pl.Series(rows, dtype=pl.UInt32)
         carried = [batch.codes[c].take(rows).alias(c) for c in sorted(code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS})]
-        parts.append(pl.concat([batch.frame.select(plain)[index], pl.DataFrame(carried), flagged[index]], how="horizontal"))
+        parts.append(pl.concat([batch.take(rows).select(plain), pl.DataFrame(carried), flagged[index]], how="horizontal"))
     plan.code_use["medical_claim"] = luts.use
     if not parts:
         cols = {c: schema[c] for c in plain}

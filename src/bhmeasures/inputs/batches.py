@@ -13,9 +13,11 @@ through the checked, normalised frame of `Inputs`, so both give the same values.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Full, Queue
 
 import numpy as np
 import polars as pl
@@ -31,15 +33,34 @@ BATCH_ROWS = 131_072
 
 @dataclass
 class CodeColumn:
-    """A code column of a batch: its distinct values and, per row, the position of its value (-1 for empty)."""
+    """A code column of a batch: its distinct values, and which rows hold which of them. Mostly empty columns
+    (diagnosis positions 5-25, procedure codes) are kept sparse: only the rows with a value are listed, so the
+    work on them is proportional to the values they hold, not to the rows of the batch."""
 
-    values: pl.Series  # String
-    index: np.ndarray  # int32, one per row
-    key: tuple  # identifies the dictionary, so work on its values can be reused across batches
+    values: pl.Series  # String; the same object for every batch that shares the dictionary
+    rows: np.ndarray | None  # positions of the rows with a value; None when every row has one
+    codes: np.ndarray  # int32 position in `values`, for each row in `rows` (or each row)
+    n: int  # rows in the batch
+
+    @classmethod
+    def empty(cls, n: int) -> CodeColumn:
+        return cls(pl.Series([], dtype=pl.String), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32), n)
+
+    def index(self) -> np.ndarray:
+        """Per row, the position of its value (-1 for empty)."""
+        if self.rows is None:
+            return self.codes
+        out = np.full(self.n, -1, dtype=np.int32)
+        out[self.rows] = self.codes
+        return out
+
+    def lookup(self, table: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(rows, table entry of each row's value) for the rows that have a value (rows None: every row)."""
+        return self.rows, table[self.codes]
 
     def take(self, rows: np.ndarray) -> pl.Series:
         """The values of some rows (null where empty)."""
-        idx = self.index[rows]
+        idx = self.index()[rows]
         out = self.values.gather(pl.Series(np.where(idx < 0, 0, idx), dtype=pl.UInt32)) if len(self.values) else \
             pl.Series([None] * len(idx), dtype=pl.String)
         return out.set(pl.Series(idx < 0), None) if (idx < 0).any() else out  # type: ignore[arg-type]
@@ -48,8 +69,26 @@ class CodeColumn:
 @dataclass
 class Batch:
     rows: int
-    frame: pl.DataFrame  # the plain columns
+    plain: pa.RecordBatch | pl.DataFrame  # the plain columns, as read
     codes: dict[str, CodeColumn]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.plain.schema.names) if isinstance(self.plain, pa.RecordBatch) else self.plain.columns
+
+    def column(self, name: str) -> pl.Series:
+        if isinstance(self.plain, pa.RecordBatch):
+            return pl.Series(name, self.plain.column(name))
+        return self.plain[name]
+
+    def take(self, rows: np.ndarray) -> pl.DataFrame:
+        """The plain columns of some rows, copied: a Polars gather of text keeps the whole batch's text alive,
+        which over a million-member file grows into gigabytes."""
+        if isinstance(self.plain, pa.RecordBatch):
+            out = pl.from_arrow(self.plain.take(pa.array(rows)))
+            assert isinstance(out, pl.DataFrame)
+            return out
+        return self.plain[pl.Series(rows, dtype=pl.UInt32)]
 
 
 _CONTRACT_ARROW = {STR: (pa.string(), pa.large_string(), pa.string_view()), DATE: (pa.date32(),),
@@ -73,17 +112,44 @@ def _as_written(path: Path, table: str, columns: list[str]) -> bool:
     return True
 
 
-def _code_column(arr: pa.Array | pa.ChunkedArray, column: str, rg: int) -> CodeColumn:
+_INDEX_DTYPES = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64}
+
+
+@dataclass
+class _Dictionaries:
+    """The last dictionary seen per column: batches of one row group repeat it, and its values (and the work
+    done on them downstream) are reused while it stays the same."""
+
+    seen: dict[str, tuple[pa.Array, pl.Series]]
+
+    def values(self, column: str, dictionary: pa.Array) -> pl.Series:
+        last = self.seen.get(column)
+        if last is not None and len(last[0]) == len(dictionary) and last[0].equals(dictionary):
+            return last[1]
+        text = dictionary if pa.types.is_large_string(dictionary.type) else dictionary.cast(pa.large_string())
+        values = pl.Series(text).cast(pl.String)
+        self.seen[column] = (dictionary, values)
+        return values
+
+
+def _code_column(arr: pa.Array | pa.ChunkedArray, column: str, dictionaries: _Dictionaries) -> CodeColumn:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    n = len(arr)
+    if arr.null_count == n:
+        return CodeColumn.empty(n)
     if not pa.types.is_dictionary(arr.type):
         arr = pc.dictionary_encode(arr)
-    dictionary = arr.dictionary
-    index = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    values = pl.Series(dictionary.cast(pa.large_string()) if not pa.types.is_large_string(dictionary.type) else dictionary)
-    buffers = dictionary.buffers()
-    key = (column, rg, len(dictionary), buffers[-1].address if buffers and buffers[-1] is not None else 0)
-    return CodeColumn(values.cast(pl.String), index, key)
+    values = dictionaries.values(column, arr.dictionary)
+    indices = arr.indices
+    validity, data = indices.buffers()[:2]
+    raw = np.frombuffer(data, dtype=_INDEX_DTYPES[indices.type], count=indices.offset + n)[indices.offset:]
+    codes = raw.astype(np.int32, copy=False)
+    if arr.null_count == 0:
+        return CodeColumn(values, None, codes, n)
+    valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=indices.offset + n, bitorder="little")
+    rows = np.flatnonzero(valid[indices.offset:])
+    return CodeColumn(values, rows, codes[rows], n)
 
 
 def _empty_chunks(meta: pq.FileMetaData, rg: int, columns: list[str], names: list[str]) -> set[str]:
@@ -100,23 +166,67 @@ def _empty_chunks(meta: pq.FileMetaData, rg: int, columns: list[str], names: lis
     return out
 
 
+def _ahead(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
+    """The batches, decoded by a helper thread up to `depth` ahead of the consumer: Parquet decoding (pyarrow) and
+    the consumer's value-set lookups (numpy, polars) release the GIL, so on two cores they overlap."""
+    done = object()
+    queue: Queue[object] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        queue.put(batch, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(done)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
+            queue.put(e)
+
+    worker = threading.Thread(target=produce, name="bhm-parquet-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                queue.get(timeout=0.1)
+            except Empty:
+                pass
+        worker.join()
+
+
 def table_batches(inputs: Inputs, table: str, plain: list[str], codes: list[str], rows: int = BATCH_ROWS) -> Iterator[Batch]:
     """The table's rows in batches: `plain` columns as values, `codes` columns as dictionaries (missing -> empty)."""
     f = inputs.files.get(table)
     path = Path(f.path) if f is not None else None
     wanted = [*plain, *codes]
     if path is not None and path.suffix.lower() == ".parquet" and path.exists() and _as_written(path, table, wanted):
-        yield from _parquet_batches(path, plain, codes, rows)
+        yield from _ahead(_parquet_batches(path, plain, codes, rows))
         return
     frame = inputs.frames[table]
     schema = frame.collect_schema()
     df = frame.select([c for c in wanted if c in schema]).collect()
+    dictionaries = _Dictionaries({})
     for start in range(0, max(df.height, 1) if df.height else 0, rows):
         part = df.slice(start, rows)
         code_columns = {}
         for c in codes:
             arr = part[c].to_arrow() if c in part.columns else pa.nulls(part.height, pa.string())
-            code_columns[c] = _code_column(arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr, c, start)
+            code_columns[c] = _code_column(arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr, c,
+                                           dictionaries)
         yield Batch(part.height, part.select([c for c in plain if c in part.columns]), code_columns)
 
 
@@ -125,16 +235,16 @@ def _parquet_batches(path: Path, plain: list[str], codes: list[str], rows: int) 
     names = [meta.schema.column(i).name for i in range(meta.num_columns)]
     present_codes = [c for c in codes if c in names]
     pf = pq.ParquetFile(path, read_dictionary=present_codes)
+    dictionaries = _Dictionaries({})
     for rg in range(meta.num_row_groups):
         empty = _empty_chunks(meta, rg, present_codes, names)
         read_codes = [c for c in present_codes if c not in empty]
         columns = [c for c in plain if c in names] + read_codes
         for batch in pf.iter_batches(batch_size=rows, row_groups=[rg], columns=columns, use_threads=True):
             n = batch.num_rows
-            frame = pl.from_arrow(batch.select([c for c in plain if c in names]))
-            assert isinstance(frame, pl.DataFrame)
-            code_columns = {c: _code_column(batch.column(c), c, rg) for c in read_codes}
+            frame = batch.select([c for c in plain if c in names])
+            code_columns = {c: _code_column(batch.column(c), c, dictionaries) for c in read_codes}
             for c in codes:
                 if c not in code_columns:
-                    code_columns[c] = CodeColumn(pl.Series([], dtype=pl.String), np.full(n, -1, dtype=np.int32), (c, -1, 0, 0))
+                    code_columns[c] = CodeColumn.empty(n)
             yield Batch(n, frame, code_columns)
