@@ -270,7 +270,9 @@ def _missing_columns(t: _Table) -> bool:
     missing = [c for c in required if c not in names]
     if not missing:
         return False
-    hints = [h for c in missing if (h := did_you_mean(c, [n for n in names if n != LINE]))]
+    # one hint per missing column that has a near match, each suggestion once ("claim_start_date" and
+    # "claim_end_date" both resemble "claim_id")
+    hints = list(dict.fromkeys(h for c in missing if (h := did_you_mean(c, [n for n in names if n != LINE]))))
     if names and len(names) <= 2 and any(sep in names[0] for sep in (";", "\t", "|")):
         hints.append("The header looks separated by something other than commas; save the file as comma-separated.")
     found = [n for n in names if n != LINE]
