@@ -40,7 +40,7 @@ def test_exit_codes_in_readme_match_the_library() -> None:
 
 
 # Commands whose README section has an options table; the others' owners add theirs (then list them here).
-TABLED = ("compute", "validate", "explain", "sample")
+TABLED = ("compute", "validate", "explain", "sample", "pay", "programs")
 
 
 def readme_options(command: str) -> set[str] | None:
