@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from bhmeasures.engine.codes import CodeIndex
+from bhmeasures.engine.linetests import LineTests, compile_condition
 from bhmeasures.inputs import Inputs
 from bhmeasures.inputs.batches import Batch, CodeColumn, table_batches
 from bhmeasures.inputs.observation import ROW_INDEX, code_type_key
@@ -181,20 +184,42 @@ class _Tables:
     values: pl.Series
     masks: list[np.ndarray]
     present: np.ndarray
-    in_any: np.ndarray
+
+    @property
+    def in_any(self) -> np.ndarray:
+        return np.logical_or.reduce([m != 0 for m in self.masks]) if self.masks else np.zeros(len(self.present), dtype=bool)
+
+
+@dataclass
+class _Known:
+    """Every distinct value of one code family seen so far, with its masks: a new row group's dictionary costs a
+    query only for the values not seen in any earlier one. Entry 0 is the empty value."""
+
+    values: pa.Array  # large_string; value i has id i + 1
+    masks: list[np.ndarray]  # per chunk, per id
+    present: np.ndarray
+
+    def grow(self, values: pa.Array, masks: list[np.ndarray], present: np.ndarray) -> None:
+        self.values = pa.concat_arrays([self.values, values])
+        self.masks = [np.concatenate([old, new]) for old, new in zip(self.masks, masks, strict=True)]
+        self.present = np.concatenate([self.present, present])
+
+    def ids(self, values: pa.Array) -> pa.Array:
+        return pc.index_in(values, value_set=self.values)
 
 
 @dataclass
 class _DictionaryMasks:
-    """Value-set masks of each distinct code of a batch's columns: per family, the new dictionaries of all its
-    columns are tested in one query, then looked up per row. A dictionary repeated by the next batch (the row
-    group's) reuses its tables."""
+    """Value-set masks of each distinct code of a batch's columns: the values of a family's new dictionaries
+    not seen before are tested in one query, then every row looks its value up. A dictionary repeated by the
+    next batch (the row group's) reuses its tables."""
 
     codes: CodeIndex
     npi_taxonomy: dict[str, str]
     exprs: dict[str, list[pl.Expr]] = field(default_factory=dict)
     use: dict[str, CodeUse] = field(default_factory=dict)
     tables: dict[tuple[str, str], _Tables] = field(default_factory=dict)
+    known: dict[str, _Known] = field(default_factory=dict)
 
     def _family_exprs(self, family: str) -> list[pl.Expr]:
         if family not in self.exprs:
@@ -224,29 +249,54 @@ class _DictionaryMasks:
         if key not in self.tables:
             nothing = np.zeros(0, dtype=np.uint64)
             self.tables[key] = _Tables(pl.Series([], dtype=pl.String), [nothing for _ in range(self.codes.chunks(family))],
-                                       np.zeros(0, dtype=bool), np.zeros(0, dtype=bool))
+                                       np.zeros(0, dtype=bool))
         return self.tables[key]
 
+    def _lookup(self, family: str, namespace: str, columns: list[CodeColumn], via_npi: bool) -> list[_Tables]:
+        """The tables of some dictionaries of one family, from the values known so far (NPIs known apart: an
+        NPI's masks are those of the taxonomy the provider table gives it). One hash lookup for them all."""
+        known = self.known.get(namespace)
+        chunks = range(self.codes.chunks(family))
+        if known is None:
+            known = self.known[namespace] = _Known(pa.array([], type=pa.large_string()),
+                                                   [np.zeros(1, dtype=np.uint64) for _ in chunks], np.zeros(1, dtype=bool))
+        arrow = pa.concat_arrays([c.arrow for c in columns]) if len(columns) > 1 else columns[0].arrow
+        ids = known.ids(arrow)
+        if ids.null_count > arrow.null_count:  # values not seen before
+            fresh = pc.unique(arrow.filter(pc.and_(pc.is_null(ids), pc.is_valid(arrow))))
+            text = pl.Series(fresh)
+            table = pl.DataFrame({"v": self._taxonomies(text) if via_npi else text}).select(
+                *self._family_exprs(family), pl.col("v").is_not_null().alias("has"))
+            known.grow(fresh, [table[f"c{chunk}"].to_numpy() for chunk in chunks], table["has"].to_numpy())
+            ids = known.ids(arrow)
+        # id 0 is the empty value; known value i is id i + 1
+        at = pc.fill_null(pc.add(ids, 1), 0).to_numpy(zero_copy_only=False)
+        out = []
+        start = 0
+        for col in columns:
+            part = at[start:start + len(col.arrow)]
+            start += len(col.arrow)
+            out.append(_Tables(col.values, [m[part] for m in known.masks], known.present[part]))
+        return out
+
     def family_tables(self, columns: dict[str, CodeColumn], family: str, via_npi: set[str] = frozenset()) -> dict[str, _Tables]:
-        """The lookup tables of each column's dictionary, computing those not seen in the previous batch."""
-        # a column empty in this batch has no dictionary to test (its lookups read nothing)
-        stale = [c for c, col in columns.items() if len(col.codes)
-                 and ((t := self.tables.get((family, c))) is None or t.values is not col.values)]
-        if stale:
-            parts = [self._taxonomies(columns[c].values) if c in via_npi else columns[c].values for c in stale]
-            frame = pl.DataFrame({"v": pl.concat(parts)})
-            table = frame.select(*self._family_exprs(family), pl.col("v").is_not_null().alias("has"))
-            start = 0
-            chunks = range(self.codes.chunks(family))
-            for c, part_values in zip(stale, parts, strict=True):
-                part = table.slice(start, len(part_values))
-                masks = [part[f"c{chunk}"].to_numpy() for chunk in chunks]
-                in_any = np.zeros(len(part), dtype=bool)
-                for m in masks:
-                    in_any |= m != 0
-                self.tables[(family, c)] = _Tables(columns[c].values, masks, part["has"].to_numpy(), in_any)
-                start += len(part_values)
-        out = {c: self.tables[(family, c)] if len(col.codes) else self._empty(family) for c, col in columns.items()}
+        """The lookup tables of each column's dictionary (reused while a column's dictionary stays the same)."""
+        out: dict[str, _Tables] = {}
+        stale: dict[bool, list[str]] = {False: [], True: []}
+        for c, col in columns.items():
+            if not len(col.codes):  # empty in this batch: its lookups read nothing
+                out[c] = self._empty(family)
+                continue
+            cached = self.tables.get((family, c))
+            if cached is None or cached.values is not col.values:
+                stale[c in via_npi].append(c)
+            else:
+                out[c] = cached
+        for npi, names in stale.items():
+            if names:
+                tables = self._lookup(family, f"{family}:npi" if npi else family, [columns[c] for c in names], npi)
+                for c, table in zip(names, tables, strict=True):
+                    out[c] = self.tables[(family, c)] = table
         for c, col in columns.items():
             if c not in via_npi:
                 self._note_use(c, col, out[c])
@@ -312,10 +362,11 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
         return pl.DataFrame()
     conditions = {**plan.medical_sources, **plan.claim_leaves}
     families: set[str] = set()
-    flags = {k: _exact(p, plan.codes, families) for k, p in conditions.items()}
+    exact = {k: compile_condition(p, plan.codes, families) for k, p in conditions.items()}
     # claim conditions on header fields can be read from any kept line of the claim, so they need not keep lines
     line_level = [k for k, p in plan.claim_leaves.items() if plan.leaf_families(p) - HEADER_FAMILIES]
-    keep = pl.any_horizontal([*plan.medical_sources, *line_level])
+    tests = LineTests(exact, [*plan.medical_sources, *line_level])
+    uses_claim_type = any("claim_type" in p.model_dump_json() for p in conditions.values())
     schema = inputs.frames["medical_claim"].collect_schema()
     code_columns = {"bill_type_code"}
     for family in families:
@@ -323,26 +374,28 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     code_columns = {c for c in code_columns if c in schema}
     plain = [c for c in (*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS)
              if c in schema and c not in code_columns]
+    carried = sorted(code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS})
     luts = _DictionaryMasks(plan.codes, _provider_taxonomy(inputs) if "taxonomy" in families else {})
-    parts = []
+    parts: list[pa.RecordBatch] = []
     for batch in table_batches(inputs, "medical_claim", plain, sorted(code_columns)):
-        masks = pl.DataFrame(_batch_masks(batch, families, plan.codes, luts))
-        if "claim_type" in batch.columns:
-            masks = masks.with_columns(batch.column("claim_type"))
-        flagged = masks.lazy().select(**flags).collect(engine="streaming") if flags else masks
-        rows = np.flatnonzero(flagged.select(keep).to_series().to_numpy())
+        masks = _batch_masks(batch, families, plan.codes, luts)
+        if uses_claim_type and "claim_type" in batch.columns:
+            masks["claim_type"] = batch.column("claim_type").str.to_lowercase().to_numpy()
+        rows, values = tests.run(masks, batch.rows)
         if not len(rows):
             continue
-        index = pl.Series(rows, dtype=pl.UInt32)
-        carried = [batch.codes[c].take(rows).alias(c) for c in sorted(code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS})]
-        parts.append(pl.concat([batch.take(rows).select(plain), pl.DataFrame(carried), flagged[index]], how="horizontal"))
+        arrays = [*batch.take_arrow(rows, plain), *(batch.codes[c].take_arrow(rows) for c in carried),
+                  *(pa.array(values[k]) for k in exact)]
+        parts.append(pa.RecordBatch.from_arrays(arrays, names=[*plain, *carried, *exact]))
     plan.code_use["medical_claim"] = luts.use
-    if not parts:
-        cols = {c: schema[c] for c in plain}
-        empty = pl.DataFrame(schema={**cols, **{c: pl.String for c in code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS}},
-                                     **dict.fromkeys(flags, pl.Boolean)})
-        parts = [empty]
-    lines = pl.concat(parts, how="vertical_relaxed")
+    pa.default_memory_pool().release_unused()  # what pyarrow decoded is gone; let the measures have the memory
+    if parts:
+        lines = pl.from_arrow(pa.Table.from_batches(parts))
+        assert isinstance(lines, pl.DataFrame)
+    else:
+        lines = pl.DataFrame(schema={**{c: schema[c] for c in plain}, **dict.fromkeys(carried, pl.String),
+                                     **dict.fromkeys(exact, pl.Boolean)})
+    flags = list(exact)
     have = set(lines.columns)
     date = (lambda c: pl.col(c) if c in have else pl.lit(None, dtype=pl.Date))
     text = (lambda c: pl.col(c) if c in have else pl.lit(None, dtype=pl.String))

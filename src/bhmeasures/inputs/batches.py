@@ -41,10 +41,12 @@ class CodeColumn:
     rows: np.ndarray | None  # positions of the rows with a value; None when every row has one
     codes: np.ndarray  # int32 position in `values`, for each row in `rows` (or each row)
     n: int  # rows in the batch
+    arrow: pa.Array  # `values` as an Arrow large_string array
 
     @classmethod
     def empty(cls, n: int) -> CodeColumn:
-        return cls(pl.Series([], dtype=pl.String), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32), n)
+        return cls(pl.Series([], dtype=pl.String), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32), n,
+                   pa.array([], type=pa.large_string()))
 
     def index(self) -> np.ndarray:
         """Per row, the position of its value (-1 for empty)."""
@@ -57,6 +59,11 @@ class CodeColumn:
     def lookup(self, table: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """(rows, table entry of each row's value) for the rows that have a value (rows None: every row)."""
         return self.rows, table[self.codes]
+
+    def take_arrow(self, rows: np.ndarray) -> pa.Array:
+        """The values of some rows as Arrow text (null where empty)."""
+        idx = self.index()[rows]
+        return self.arrow.take(pa.array(idx, mask=idx < 0))
 
     def take(self, rows: np.ndarray) -> pl.Series:
         """The values of some rows (null where empty)."""
@@ -80,6 +87,14 @@ class Batch:
         if isinstance(self.plain, pa.RecordBatch):
             return pl.Series(name, self.plain.column(name))
         return self.plain[name]
+
+    def take_arrow(self, rows: np.ndarray, columns: list[str]) -> list[pa.Array]:
+        """Some columns at some rows, copied (nothing keeps the batch alive)."""
+        if isinstance(self.plain, pa.RecordBatch):
+            index = pa.array(rows)
+            return [self.plain.column(c).take(index) for c in columns]
+        part = self.plain.select(columns)[pl.Series(rows, dtype=pl.UInt32)].to_arrow()
+        return [part.column(c).combine_chunks() for c in columns]
 
     def take(self, rows: np.ndarray) -> pl.DataFrame:
         """The plain columns of some rows, copied: a Polars gather of text keeps the whole batch's text alive,
@@ -120,16 +135,16 @@ class _Dictionaries:
     """The last dictionary seen per column: batches of one row group repeat it, and its values (and the work
     done on them downstream) are reused while it stays the same."""
 
-    seen: dict[str, tuple[pa.Array, pl.Series]]
+    seen: dict[str, tuple[pa.Array, pl.Series, pa.Array]]
 
-    def values(self, column: str, dictionary: pa.Array) -> pl.Series:
+    def values(self, column: str, dictionary: pa.Array) -> tuple[pl.Series, pa.Array]:
         last = self.seen.get(column)
         if last is not None and len(last[0]) == len(dictionary) and last[0].equals(dictionary):
-            return last[1]
+            return last[1], last[2]
         text = dictionary if pa.types.is_large_string(dictionary.type) else dictionary.cast(pa.large_string())
         values = pl.Series(text).cast(pl.String)
-        self.seen[column] = (dictionary, values)
-        return values
+        self.seen[column] = (dictionary, values, text)
+        return values, text
 
 
 def _code_column(arr: pa.Array | pa.ChunkedArray, column: str, dictionaries: _Dictionaries) -> CodeColumn:
@@ -140,16 +155,16 @@ def _code_column(arr: pa.Array | pa.ChunkedArray, column: str, dictionaries: _Di
         return CodeColumn.empty(n)
     if not pa.types.is_dictionary(arr.type):
         arr = pc.dictionary_encode(arr)
-    values = dictionaries.values(column, arr.dictionary)
+    values, text = dictionaries.values(column, arr.dictionary)
     indices = arr.indices
     validity, data = indices.buffers()[:2]
     raw = np.frombuffer(data, dtype=_INDEX_DTYPES[indices.type], count=indices.offset + n)[indices.offset:]
     codes = raw.astype(np.int32, copy=False)
     if arr.null_count == 0:
-        return CodeColumn(values, None, codes, n)
+        return CodeColumn(values, None, codes, n, text)
     valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=indices.offset + n, bitorder="little")
     rows = np.flatnonzero(valid[indices.offset:])
-    return CodeColumn(values, rows, codes[rows], n)
+    return CodeColumn(values, rows, codes[rows], n, text)
 
 
 def _empty_chunks(meta: pq.FileMetaData, rg: int, columns: list[str], names: list[str]) -> set[str]:
