@@ -265,9 +265,10 @@ class _DictionaryMasks:
         if ids.null_count > arrow.null_count:  # values not seen before
             fresh = pc.unique(arrow.filter(pc.and_(pc.is_null(ids), pc.is_valid(arrow))))
             text = pl.Series(fresh)
+            # one uint64 matrix: a column per chunk's masks, then whether the value is present
             table = pl.DataFrame({"v": self._taxonomies(text) if via_npi else text}).select(
-                *self._family_exprs(family), pl.col("v").is_not_null().alias("has"))
-            known.grow(fresh, [table[f"c{chunk}"].to_numpy() for chunk in chunks], table["has"].to_numpy())
+                *self._family_exprs(family), pl.col("v").is_not_null().cast(pl.UInt64).alias("has")).to_numpy()
+            known.grow(fresh, [np.ascontiguousarray(table[:, chunk]) for chunk in chunks], table[:, -1] != 0)
             ids = known.ids(arrow)
         # id 0 is the empty value; known value i is id i + 1
         at = pc.fill_null(pc.add(ids, 1), 0).to_numpy(zero_copy_only=False)
@@ -366,7 +367,7 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     # claim conditions on header fields can be read from any kept line of the claim, so they need not keep lines
     line_level = [k for k, p in plan.claim_leaves.items() if plan.leaf_families(p) - HEADER_FAMILIES]
     tests = LineTests(exact, [*plan.medical_sources, *line_level])
-    uses_claim_type = any("claim_type" in p.model_dump_json() for p in conditions.values())
+    uses_claim_type = any(leaf.claim_type is not None for p in conditions.values() for leaf in leaves(p))
     schema = inputs.frames["medical_claim"].collect_schema()
     code_columns = {"bill_type_code"}
     for family in families:
