@@ -156,6 +156,13 @@ def test_compute_table_explains_its_columns_dashes_and_what_it_leaves_out(sample
                   "rate % = numerator / denominator", "- : no events in the denominator (0/0)"):
         assert words in result.output
     assert "entity" not in result.output.split("Not shown")[0].split("rate %")[1]  # no entity rows in the table itself
+    # each stratum is labelled by its own stratifier, as the summary names it
+    summary = pl.read_parquet(tmp_path / "o" / "summary.parquet")
+    labels = {"age_band": "age", "payer_type": "payer", "cohort": "cohort"}
+    for stratifier, stratum in summary.filter(~pl.col("stratifier").is_in(["total", "entity"])).select(
+            "stratifier", "stratum").unique().iter_rows():
+        assert f"{labels[stratifier]} {stratum}" in result.output
+    assert "age medicaid" not in result.output and "age alcohol" not in result.output
 
 
 def test_a_rate_without_denominator_shows_a_dash_and_says_why(tmp_path: Path) -> None:

@@ -157,7 +157,7 @@ def _render_summary(console: Console, run: api.RunResult, year: int) -> None:
             continue
         pct = "-" if row["rate"] is None else f"{100 * row['rate']:.1f}"
         name = row["rate_id"] if row["stratifier"] == "total" else ""
-        stratum = "total" if row["stratifier"] == "total" else f"age {row['stratum']}"
+        stratum = "total" if row["stratifier"] == "total" else f"{STRATIFIER_LABELS.get(row['stratifier'], row['stratifier'])} {row['stratum']}"
         style = "bold" if row["stratifier"] == "total" else "dim"
         table.add_row(name, stratum, f"{row['denominator']:,}", f"{row['numerator']:,}", f"{row['exclusions']:,}", pct, style=style)
     console.print(table)
@@ -165,6 +165,10 @@ def _render_summary(console: Console, run: api.RunResult, year: int) -> None:
         console.print(f"[dim]{line}[/]", highlight=False, soft_wrap=True)
     console.print(f"wrote {', '.join(p.name for p in run.files)} to {shown_path(run.out)}  "
                   f"({run.result.timings.get('total', 0):.2f} s)", highlight=False)
+
+
+# How each stratifier's strata read in the terminal table ("age 18-64", "payer medicaid").
+STRATIFIER_LABELS = {"age_band": "age", "payer_type": "payer", "cohort": "cohort"}
 
 
 @main.command()
