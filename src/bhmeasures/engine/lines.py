@@ -50,6 +50,8 @@ class LinePlan:
     pharmacy_sources: dict[str, Predicate] = field(default_factory=dict)
     observation_sources: dict[str, Predicate] = field(default_factory=dict)
     claim_leaves: dict[str, Predicate] = field(default_factory=dict)
+    # input columns some source reads from the kept lines (a code to look value-set attributes up by)
+    line_columns: set[str] = field(default_factory=set)
     _keys: dict[str, str] = field(default_factory=dict)
 
     def _key(self, p: Predicate, prefix: str) -> str:
@@ -318,7 +320,8 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     line_level = [p for k, p in plan.claim_leaves.items() if plan.leaf_families(p) - HEADER_FAMILIES]
     cheap = [stage_a.condition(p) for p in [*plan.medical_sources.values(), *line_level]]
 
-    needed = {c for c in (*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS) if c in schema}
+    needed = {c for c in (*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS, *plan.line_columns)
+              if c in schema}
     all_families = families_b | stage_a.families
     needed |= {c for f in all_families if f in FAMILY_COLUMNS for c in FAMILY_COLUMNS[f] if c in schema}
     if "dx" in all_families or stage_a.heads:
@@ -361,6 +364,7 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
          else pl.lit(None, dtype=pl.Int64)).alias("units"),
         ((pl.col("paid_amount") * 100).round(0).cast(pl.Int64, strict=False) if "paid_amount" in schema
          else pl.lit(None, dtype=pl.Int64)).alias("paid_cents"),
+        *[(pl.col(c) if c in schema else pl.lit(None, dtype=pl.String)).alias(c) for c in sorted(plan.line_columns - set(STAY_COLUMNS))],
         *flags,
     )
     return lf.collect(engine="streaming")
