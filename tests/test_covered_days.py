@@ -186,3 +186,73 @@ def test_unshifted_fills_of_two_sources_with_one_claim_id_stay_apart() -> None:
     events, others = frames([0], [(0, 28, None), (0, 28, None)])
     others = others.with_columns(pl.Series("event_id", ["X", "X"]), pl.Series("source", ["medical_claim", "pharmacy_claim"]))
     assert covered_days(events, others, rule(), YEAR)["covered_days"].item() == 28
+
+
+# -- through the shipped specs --------------------------------------------------------------------------
+ORAL = {"risperidone": "00054006344", "quetiapine": "00054022020", "olanzapine": "00002411230"}
+SERTRALINE, FLUOXETINE = "00049005001", "00093080701"
+INJECTION = "J2426"  # paliperidone palmitate, 28 days
+
+
+def _spec_deck(measure: str, visits: list[dict], fills: list[dict]) -> dict:
+    return {"description": "property", "measure": measure,
+            "members": [{"member_id": "M", "birth_date": "1970-01-01", "enrollment": [["2024-01-01", "2026-12-31"]]}],
+            "medical_claim": visits, "pharmacy_claim": fills, "expect": [{"rate_id": "x", "event_id": "x"}]}
+
+
+def _run(deck: dict):
+    from deckutil import run_deck
+
+    return run_deck(deck).detail
+
+
+saa_fill = st.tuples(st.integers(0, 364), st.integers(1, 120), st.sampled_from([*ORAL, None]))
+
+
+@given(st.tuples(st.integers(0, 364), st.integers(1, 120), st.sampled_from(list(ORAL))), st.lists(saa_fill, max_size=7))
+def test_saa_numerator_is_pdc_of_at_least_80_percent(oral: Fill, others: list[Fill]) -> None:
+    """SAA on random oral fills and injections (drug None: J2426, 28 days) equals the stock simulation. (At least one
+    fill is oral: without a single pharmacy claim, days_supply is empty and SAA is not computed.)"""
+    fills = [oral, *((s, 28 if d is None else n, d) for s, n, d in others)]
+    visits = [{"claim_id": f"V{i}", "member_id": "M", "claim_start_date": f"2025-0{i}-03", "hcpcs_code": "99213",
+               "place_of_service_code": "11", "diagnosis_code_1": "F20.9"} for i in (1, 2)]
+    rx = []
+    for i, (s, n, d) in enumerate(fills):
+        day = JAN1 + dt.timedelta(days=s)
+        if d is None:
+            visits.append({"claim_id": f"C{i}", "member_id": "M", "claim_start_date": day, "hcpcs_code": INJECTION,
+                           "diagnosis_code_1": "F20.9"})
+        else:
+            rx.append({"claim_id": f"C{i}", "member_id": "M", "dispensing_date": day, "ndc_code": ORAL[d], "days_supply": n})
+    detail = _run(_spec_deck("SAA", visits, rx))
+    assert detail.height == 1
+    row = detail.row(0, named=True)
+    events = {(s, d or "injection") for s, _, d in fills}
+    ipsd = min(s for s, _, _ in fills)
+    assert row["index_date"] == JAN1 + dt.timedelta(days=ipsd)
+    if len(events) < 2:
+        assert row["excluded"] and not row["denominator"]
+        return
+    covered = simulate(ipsd, 364, fills)
+    assert row["denominator"]
+    assert row["numerator"] is (covered * 5 >= (365 - ipsd) * 4), (covered, 365 - ipsd)
+
+
+amm_fill = st.tuples(st.integers(0, 260), st.integers(1, 100), st.sampled_from(["sertraline", "fluoxetine"]))
+
+
+@given(st.integers(1, 100), st.sampled_from(["sertraline", "fluoxetine"]), st.lists(amm_fill, max_size=8))
+def test_amm_numerators_are_84_and_180_covered_days(first: int, drug: str, later: list[Fill]) -> None:
+    """AMM on random fills from the IPSD (January 15) on equals the stock simulation over IPSD..+114 and ..+231."""
+    ipsd = dt.date(2025, 1, 15)
+    fills = [(0, first, drug), *later]
+    ndc = {"sertraline": SERTRALINE, "fluoxetine": FLUOXETINE}
+    visits = [{"claim_id": "DX", "member_id": "M", "claim_start_date": ipsd, "hcpcs_code": "99213",
+               "place_of_service_code": "11", "diagnosis_code_1": "F32.1"}]
+    rx = [{"claim_id": f"C{i}", "member_id": "M", "dispensing_date": ipsd + dt.timedelta(days=s), "ndc_code": ndc[d],
+           "days_supply": n} for i, (s, n, d) in enumerate(fills)]
+    detail = _run(_spec_deck("AMM", visits, rx))
+    rows = {r["rate_id"]: r for r in detail.iter_rows(named=True)}
+    assert rows["AMM-ACUTE"]["index_date"] == ipsd and rows["AMM-ACUTE"]["denominator"]
+    assert rows["AMM-ACUTE"]["numerator"] is (simulate(0, 114, fills) >= 84)
+    assert rows["AMM-CONT"]["numerator"] is (simulate(0, 231, fills) >= 180)
