@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from bhmeasures.cli import main
 from bhmeasures.errors import ExitCode
 
-RATES = {"FUH-7", "FUH-30", "FUA-7", "FUA-30", "FUM-7", "FUM-30", "IET-INIT", "IET-ENG", "CO-FUH-7", "CO-FUA-7", "CO-SUD-ENG"}
-MEASURES = {"FUH", "FUA", "FUM", "IET", "CO-FUH", "CO-FUA", "CO-SUD-ENG"}
+RATES = {"FUH-7", "FUH-30", "FUA-7", "FUA-30", "FUM-7", "FUM-30", "IET-INIT", "IET-ENG", "CO-FUH-7", "CO-FUA-7", "CO-SUD-ENG",
+         "SAA", "AMM-ACUTE", "AMM-CONT"}
+MEASURES = {"FUH", "FUA", "FUM", "IET", "CO-FUH", "CO-FUA", "CO-SUD-ENG", "SAA", "AMM"}
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +44,9 @@ def test_outputs_follow_the_contract(sample: Path, tmp_path: Path) -> None:
     assert result.output == ""
     summary = pl.read_parquet(out / "summary.parquet")
     detail = pl.read_parquet(out / "detail.parquet")
-    # the contract's columns first, in its order; then what the contract grew (initial population, exceptions)
+    # the contract's columns first, in its order; then what the contract grew (initial population, exceptions, scoring)
     assert summary.columns == ["measure_id", "rate_id", "stratifier", "stratum", "denominator", "numerator", "exclusions", "rate",
-                               "initial_population", "exceptions"]
+                               "initial_population", "exceptions", "scoring"]
     assert detail.columns == ["measure_id", "rate_id", "member_id", "event_id", "index_date", "denominator", "numerator",
                               "excluded", "reason", "evidence_claim_id", "evidence_date", "entity_id", "exception"]
     assert {"total", "age_band", "entity"} <= set(summary["stratifier"])
@@ -128,8 +129,12 @@ TUVA = Path(__file__).resolve().parents[2] / "shared" / "external" / "tuva-synth
 def test_real_tuva_files_say_what_they_could_not_support(tmp_path: Path) -> None:
     tables = [f"--table={t}={TUVA / f'{t}_seed.csv'}" for t in ("eligibility", "medical_claim", "pharmacy_claim")]
     result = CliRunner().invoke(main, ["compute", *tables, "--year", "2017", "--out", str(tmp_path / "o"), "--json"])
-    assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    # days_supply is empty: SAA and AMM are skipped with that reason (exit 5), the others written
+    assert result.exit_code == ExitCode.MEASURE_SKIPPED, result.output
+    payload = json.loads(result.output.splitlines()[0])
+    assert payload["skipped"] == {"SAA": "every pharmacy_claim.days_supply is empty",
+                                  "AMM": "every pharmacy_claim.days_supply is empty"}
+    assert not [r for r in payload["summary"] if r["measure_id"] in ("SAA", "AMM")]
     notes = " | ".join(payload["notes"])
     assert "no attribution table" in notes and "days_supply is empty" in notes and "FUA: no candidate ED visit" in notes
     totals = {r["rate_id"]: (r["denominator"], r["numerator"]) for r in payload["summary"] if r["stratifier"] == "total"}
