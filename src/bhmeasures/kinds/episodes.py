@@ -68,7 +68,7 @@ class EpisodesKind(StepKind):
         qualifying = run.events(s.stays).select("member_id", pl.col("event_id").alias("stay_id"), pl.lit(True).alias("_q"))
         per_stay = chains.select("member_id", "chain", "stay_ids", "stay_claims", "admission_date").explode(
             "stay_ids", "stay_claims").rename({"stay_ids": "stay_id", "stay_claims": "claims"})
-        stay_episodes = per_stay.join(qualifying, on=["member_id", "stay_id"], how="inner").group_by(
+        stay_episodes = per_stay.join(qualifying, on=["member_id", "stay_id"], how="inner", maintain_order="left").group_by(
             "member_id", "chain", maintain_order=True).agg(pl.col("claims").first(), pl.col("admission_date").first()
                                                            .alias("history_date"))
 
