@@ -14,9 +14,9 @@ from bhmeasures.errors import ExitCode
 
 RATES = {"FUH-7", "FUH-30", "FUA-7", "FUA-30", "FUM-7", "FUM-30", "IET-INIT", "IET-ENG", "CO-FUH-7", "CO-FUA-7", "CO-SUD-ENG",
          "CDF", "DSF-SCREEN", "DSF-FOLLOWUP", "DEV-12", "DEV-24", "DEV-36", "DEV-TOTAL", "CO-DEP-FU", "CO-FOSTER-BH",
-         "CO-BH-ENG"}
+         "CO-BH-ENG", "SAA", "AMM-ACUTE", "AMM-CONT"}
 MEASURES = {"FUH", "FUA", "FUM", "IET", "CO-FUH", "CO-FUA", "CO-SUD-ENG", "CDF", "DSF-E", "DEV", "CO-DEP-FU", "CO-FOSTER-BH",
-            "CO-BH-ENG"}
+            "CO-BH-ENG", "SAA", "AMM"}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_outputs_follow_the_contract(sample: Path, tmp_path: Path) -> None:
     assert result.output == ""
     summary = pl.read_parquet(out / "summary.parquet")
     detail = pl.read_parquet(out / "detail.parquet")
-    # the contract's columns first, in its order; then what the contract grew (initial population, exceptions)
+    # the contract's columns first, in its order; then what the contract grew (initial population, exceptions, scoring)
     assert summary.columns == ["measure_id", "rate_id", "stratifier", "stratum", "denominator", "numerator", "exclusions", "rate",
                                "initial_population", "exceptions", "scoring"]
     assert detail.columns == ["measure_id", "rate_id", "member_id", "event_id", "index_date", "denominator", "numerator",
@@ -130,9 +130,14 @@ TUVA = Path(__file__).resolve().parents[2] / "shared" / "external" / "tuva-synth
 @pytest.mark.skipif(not TUVA.exists(), reason="the shared Tuva files sit beside the project")
 def test_real_tuva_files_say_what_they_could_not_support(tmp_path: Path) -> None:
     tables = [f"--table={t}={TUVA / f'{t}_seed.csv'}" for t in ("eligibility", "medical_claim", "pharmacy_claim")]
-    # claims only: DSF-E (observations) and CO-FOSTER-BH (foster_care) are skipped with the reason (exit 5)
-    result = CliRunner().invoke(main, ["compute", *tables, "--year", "2017", "--out", str(tmp_path / "all"), "--quiet"])
-    assert result.exit_code == 5 and "DSF-E" in result.output and "CO-FOSTER-BH" in result.output, result.output
+    # claims only: DSF-E (observations) and CO-FOSTER-BH (foster_care) are skipped with the reason (exit 5), and so are
+    # SAA and AMM (days_supply is empty)
+    result = CliRunner().invoke(main, ["compute", *tables, "--year", "2017", "--out", str(tmp_path / "all"), "--json"])
+    assert result.exit_code == ExitCode.MEASURE_SKIPPED, result.output
+    payload = json.loads(result.output.splitlines()[0])
+    assert {"DSF-E", "CO-FOSTER-BH"} <= set(payload["skipped"])
+    assert payload["skipped"]["SAA"] == payload["skipped"]["AMM"] == "every pharmacy_claim.days_supply is empty"
+    assert not [r for r in payload["summary"] if r["measure_id"] in ("SAA", "AMM")]
     result = CliRunner().invoke(main, ["compute", *tables, "--year", "2017", "--measures", "FUH,FUA,FUM,IET,CDF,DEV",
                                        "--out", str(tmp_path / "o"), "--json"])
     assert result.exit_code == 0, result.output

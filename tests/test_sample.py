@@ -228,7 +228,7 @@ def test_bh_drugs_are_in_the_bundled_medication_value_sets(tmp_path: Path) -> No
     library = bhmeasures.value_sets()
     listed = set().union(*(library[name].codes.get("NDC", set()) for name in (
         "Opioid Use Disorder Treatment Medications", "Alcohol Use Disorder Treatment Medications",
-        "Antidepressant Medications", "Antipsychotic Medications")))
+        "Antidepressant Medications", "Antipsychotic Medications", "Long-Acting Injectable Antipsychotic Medications")))
     embedded = {n for v in gen.BH_NDCS.values() for n in v}
     assert embedded <= listed
     counts = generate_sample(400, seed=2, out=tmp_path / "out")

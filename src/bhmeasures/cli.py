@@ -331,5 +331,29 @@ def programs(name, year, sets, as_json) -> None:
                       "source study; recalled = unverified; illustrative = an engine default, not a program value.",
                       highlight=False)
 
+
+@main.group()
+def valuesets() -> None:
+    """Value set files: convert NCQA's licensed workbooks into bhm's value-set CSV format."""
+
+
+@valuesets.command("import")
+@click.argument("workbooks", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder to write the value-set CSV files into (then: bhm compute --valuesets DIR).")
+@click.option("--drug-column", help="The medication-list column that says which codes are the same drug (default: Ingredient, Generic Product Name, Drug Name or Drug ID, the first present).")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+def import_(workbooks, out, drug_column, debug) -> None:  # noqa: ANN001
+    """Convert NCQA Value Set Directory / Medication List Directory workbooks (.xlsx) into value-set files.
+
+    Lists are written under the names the bundled specs use; rows bhm cannot use (SNOMED, ICD-9, RxNorm codes,
+    malformed codes) are reported, per list, and in IMPORT_REPORT.txt. Needs openpyxl: pip install 'bhmeasures[ncqa]'.
+    """
+    from bhmeasures.valuesets.ncqa_import import import_workbooks
+
+    report = _run(lambda: import_workbooks(list(workbooks), out, drug_column=drug_column), debug)
+    for line in report.lines():
+        click.echo(line)
+
+
 if __name__ == "__main__":
     main()

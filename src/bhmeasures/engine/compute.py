@@ -10,9 +10,21 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from bhmeasures.engine.codes import CodeIndex
-from bhmeasures.engine.lines import LinePlan, medical_lines, observation_rows, pharmacy_lines
+from bhmeasures.engine.lines import (
+    LinePlan,
+    medical_lines,
+    observation_rows,
+    pharmacy_lines,
+)
 from bhmeasures.engine.populations import (
-    DETAIL_SCHEMA, PARTIAL_SCHEMA, SUMMARY_SCHEMA, finalize, measure_detail, merge_partials, partials, public_detail,
+    DETAIL_SCHEMA,
+    PARTIAL_SCHEMA,
+    SUMMARY_SCHEMA,
+    finalize,
+    measure_detail,
+    merge_partials,
+    partials,
+    public_detail,
 )
 from bhmeasures.engine.run import MeasureRun, RunData
 from bhmeasures.inputs import Inputs
@@ -69,6 +81,7 @@ def scan_plan(plans: list[MeasurePlan], library: ValueSetLibrary) -> LinePlan:
                 scan.add_source(p, kind.table or "medical_claim")
             for p in kind.claim_conditions(node.step):
                 scan.add_claim_condition(p)
+            scan.line_columns.update(kind.line_columns(node.step))
     return scan
 
 

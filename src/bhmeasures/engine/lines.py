@@ -68,6 +68,8 @@ class LinePlan:
     claim_leaves: dict[str, Predicate] = field(default_factory=dict)
     # filled in by the scan: per table and code column, whether any value was in a value set (for the 0/0 notes)
     code_use: dict[str, dict[str, CodeUse]] = field(default_factory=dict)
+    # input columns some source reads from the kept lines (a code to look value-set attributes up by)
+    line_columns: set[str] = field(default_factory=set)
     _keys: dict[str, str] = field(default_factory=dict)
 
     def _key(self, p: Predicate, prefix: str) -> str:
@@ -373,9 +375,10 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     for family in families:
         code_columns |= set(DX_COLUMNS) if family == "dx" else set(TAXONOMY_COLUMNS) if family == "taxonomy" else set(FAMILY_COLUMNS[family])
     code_columns = {c for c in code_columns if c in schema}
-    plain = [c for c in (*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS)
+    plain = [c for c in dict.fromkeys((*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS,
+                                       *sorted(plan.line_columns)))
              if c in schema and c not in code_columns]
-    carried = sorted(code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS})
+    carried = sorted(code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS, *plan.line_columns})
     luts = _DictionaryMasks(plan.codes, _provider_taxonomy(inputs) if "taxonomy" in families else {})
     parts: list[pa.RecordBatch] = []
     for batch in table_batches(inputs, "medical_claim", plain, sorted(code_columns)):
@@ -413,6 +416,7 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
          else pl.lit(None, dtype=pl.Int64)).alias("units"),
         ((pl.col("paid_amount") * 100).round(0).cast(pl.Int64, strict=False) if "paid_amount" in have
          else pl.lit(None, dtype=pl.Int64)).alias("paid_cents"),
+        *[text(c).alias(c) for c in sorted(plan.line_columns - set(STAY_COLUMNS))],
         *flags,
     )
 

@@ -7,6 +7,7 @@ column answers a condition, a value set's per-code attributes) and memoises each
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -88,16 +89,23 @@ class MeasureRun:
     def attribute(self, ref: str, code: pl.Expr) -> pl.Expr:
         """The value of a value set's per-code attribute for the code in `code` (null when it has none)."""
         name, attribute = parse_attribute_ref(ref)
-        vs = self.data.library[name]
-        table = vs.attributes.get(attribute, {})
-        keys: list[str] = []
-        values: list[str] = []
-        for c, v in sorted(table.items()):
-            system = next((s for s, codes in vs.codes.items() if c in codes), "")
-            for spelled in spellings(system, c):
-                if spelled not in keys:
-                    keys.append(spelled)
-                    values.append(v)
+        keys, values = attribute_table(self.data.library, name, attribute)
         if not keys:
             return pl.lit(None, dtype=pl.String)
         return code.replace_strict(keys, values, default=None, return_dtype=pl.String)
+
+
+@lru_cache(maxsize=128)
+def attribute_table(library: ValueSetLibrary, name: str, attribute: str) -> tuple[list[str], list[str]]:
+    """Every spelling of every code that has the attribute, and its value (the first code's, for a spelling two
+    codes share); computed once per loaded library: a medication list has thousands of codes."""
+    vs = library[name]
+    system_of: dict[str, str] = {}
+    for system, codes in vs.codes.items():
+        for c in codes:
+            system_of.setdefault(c, system)
+    found: dict[str, str] = {}
+    for c, v in sorted(vs.attributes.get(attribute, {}).items()):
+        for spelled in spellings(system_of.get(c, ""), c):
+            found.setdefault(spelled, v)
+    return list(found), list(found.values())

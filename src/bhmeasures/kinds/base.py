@@ -90,6 +90,16 @@ class StepKind:
         """Conditions tested on an event's claims (each leaf holds when any line of them meets it)."""
         return []
 
+    def line_columns(self, step: Any) -> list[str]:
+        """Input columns the source reads from its kept lines beyond those every kept line has (a code
+        to look a value-set attribute up by); the scan keeps them only when some step asks."""
+        return []
+
+    def attribute_refs(self, step: Any) -> list[tuple[str, bool]]:
+        """The value-set attributes (`VALUE SET.attribute`) the step reads, each with whether its values
+        must be whole numbers of days; validation checks the loaded value sets carry them."""
+        return []
+
     def dates(self, step: Any, input_dates: Callable[[str], set[str]]) -> set[str]:
         """Date names the events of this define carry (for windows of later steps)."""
         return set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from bhmeasures.engine.exprs import position_in_run
 from bhmeasures.kinds.base import StepKind, StepResult, register
@@ -27,10 +27,14 @@ class Dispensings(StepModel):
 
     `attributes` copies per-code attributes of value sets onto the events, as `column: VALUE SET.attribute`
     (e.g. `drug: Antipsychotic Medications.drug`, which the days-covered arithmetic uses for "same drug").
+    `covers_days_from: VALUE SET.days_supply` makes a fill of a code with that attribute cover that many
+    days, whatever the claim's days supply says (a long-acting injection covers its list's days supply);
+    fills of codes without it keep the claim's.
     """
 
     where: Predicate
-    attributes: dict[str, str] = {}
+    attributes: dict[str, str] = Field(default_factory=dict)
+    covers_days_from: str | None = None
 
     @field_validator("attributes")
     @classmethod
@@ -38,6 +42,25 @@ class Dispensings(StepModel):
         for ref in v.values():
             parse_attribute_ref(ref)
         return v
+
+    @field_validator("covers_days_from")
+    @classmethod
+    def _days_ref(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_attribute_ref(v)
+        return v
+
+
+def attribute_refs(attributes: dict[str, str], covers_days_from: str | None) -> list[tuple[str, bool]]:
+    """The attribute references of a source's `attributes` and `covers_days_from` (the latter in days)."""
+    return [(r, False) for r in attributes.values()] + ([(covers_days_from, True)] if covers_days_from else [])
+
+
+def describe_attributes(attributes: dict[str, str], covers_days_from: str | None) -> list[str]:
+    out = [f"carries {col} = attribute '{ref}'" for col, ref in attributes.items()]
+    if covers_days_from:
+        out.append(f"a code with attribute '{covers_days_from}' covers that many days from its date")
+    return out
 
 
 @register
@@ -60,14 +83,16 @@ class DispensingsKind(StepKind):
         return step.model_copy(update={"where": fn(step.where)})
 
     def attribute_sets(self, step: Dispensings) -> list[str]:
-        return [parse_attribute_ref(r)[0] for r in step.attributes.values()]
+        return [parse_attribute_ref(r)[0] for r, _ in self.attribute_refs(step)]
+
+    def attribute_refs(self, step: Dispensings) -> list[tuple[str, bool]]:
+        return attribute_refs(step.attributes, step.covers_days_from)
 
     def describe(self, node: Any, year: int) -> list[str]:
         s: Dispensings = node.step
         out = ["pharmacy fills where", *s.where.describe_lines("  "),
                "one event per fill, from the dispensing date (index_date) through days supply (end_date)"]
-        out += [f"carries {col} = attribute '{ref}'" for col, ref in s.attributes.items()]
-        return out
+        return out + describe_attributes(s.attributes, s.covers_days_from)
 
     def evaluate(self, node: Any, run: Any) -> StepResult:
         s: Dispensings = node.step
@@ -77,7 +102,10 @@ class DispensingsKind(StepKind):
         key = run.source_column(s.where, "pharmacy_claim")
         # rows of one claim are numbered in a fixed order, so event ids never depend on the order of the file
         df = rx.filter(pl.col(key)).sort("member_id", "claim_id", "dispensing_date", "ndc_code", "days_supply", nulls_last=True)
-        end = pl.col("dispensing_date") + pl.duration(days=pl.max_horizontal(pl.col("days_supply").fill_null(1), 1) - 1)
+        supply = pl.col("days_supply").cast(pl.Int64)
+        if s.covers_days_from:
+            supply = pl.coalesce(run.attribute(s.covers_days_from, pl.col("ndc_code")).cast(pl.Int64, strict=False), supply)
+        end = pl.col("dispensing_date") + pl.duration(days=pl.max_horizontal(supply.fill_null(1), 1) - 1)
         nth = position_in_run(("member_id", "claim_id"))
         events = df.select(
             pl.lit("pharmacy_claim").alias("source"),
@@ -90,7 +118,7 @@ class DispensingsKind(StepKind):
             pl.col("dispensing_date").alias("index_date"),
             pl.lit(None, dtype=pl.String).alias("provider"),
             pl.lit(1, dtype=pl.Int64).alias("units"),
-            pl.col("days_supply").cast(pl.Int64),
+            supply.alias("days_supply"),
             *[run.attribute(ref, pl.col("ndc_code")).alias(col) for col, ref in s.attributes.items()],
         )
         return StepResult(events.cast({k: v for k, v in EVENT_SCHEMA.items()}))

@@ -52,6 +52,19 @@ class WriteError(BhmError):
     """The system refused to write the results (disk full, permissions changed mid-run)."""
 
 
+PUBLIC_PROVENANCE = {"public-substitute", "public-vsac", "public-code-system"}
+
+
+def value_set_origin(provenance: set[str]) -> str:
+    """Where a value set's codes came from, for the manifest: the bundled public substitutes, NCQA's licensed
+    workbooks (`bhm valuesets import`), or a user's own files."""
+    if provenance <= PUBLIC_PROVENANCE:
+        return "public-substitute"
+    if provenance == {"ncqa-imported"}:
+        return "ncqa-imported"
+    return "user-supplied"
+
+
 def _value_set_hash(library: ValueSetLibrary, name: str) -> str:
     vs = library[name]
     rows = sorted(f"{s}|{c}" for s, codes in vs.codes.items() for c in codes)
@@ -78,7 +91,8 @@ def build_manifest(
             for s in specs
         ],
         "value_sets": [
-            {"name": n, "version": library[n].version, "provenance": sorted(library[n].provenance),
+            {"name": n, "version": library[n].version, "origin": value_set_origin(library[n].provenance),
+             "provenance": sorted(library[n].provenance),
              "codes": library[n].size(), "file": str(library[n].file), "sha256": _value_set_hash(library, n)}
             for n in used if n in library
         ],

@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from bhmeasures.sample import pharmacy
+
 __all__ = ["LAYOUTS", "TABLE_NAMES", "generate_sample"]
 
 TABLE_NAMES = ("eligibility", "medical_claim", "pharmacy_claim", "attribution", "provider", "observation")
@@ -158,6 +160,7 @@ BH_NDCS: dict[str, tuple[str, ...]] = {
     "sud_naltrexone_oral": ("00406117001", "00185003901"),  # naltrexone 50 mg tablets
     "antidepressant": ("00049490030", "00093080701", "00093585101"),  # sertraline, fluoxetine, escitalopram
     "antipsychotic_oral": ("00378350205", "00054022020", "00093756956"),  # risperidone, quetiapine, aripiprazole
+    **pharmacy.NDCS,  # long-acting injectable antipsychotics (sample/pharmacy.py)
 }
 # Labelers for background NDCs (generic manufacturers); products and packages are random.
 BACKGROUND_NDC_LABELERS = ("00093", "00378", "00904", "16714", "31722", "33342", "43547", "50090", "51079",
@@ -379,6 +382,7 @@ def _compile(k: _Kind) -> _CompiledKind:
     )
 
 
+_KINDS.update({name: _Kind(**kw) for name, kw in pharmacy.KINDS.items()})  # SAA and AMM cohorts' claims
 _CKINDS = {name: _compile(k) for name, k in _KINDS.items()}
 _POOLS = {name: _pool(codes) for name, codes in {
     "office": DX_OFFICE, "mi": DX_MI, "mi_ed": DX_MI_ED, "self_harm": DX_SELF_HARM, "sud": DX_SUD,
@@ -995,6 +999,7 @@ def _chunks(members: int, seed: int, year: int, providers: _Providers, ndc_range
         chunk.background()
         chunk.behavioural_health()
         elig, obs = screening.plant(chunk, elig)
+        pharmacy.add_cohorts(chunk, elig)
         med, n_claims = chunk.medical_frame(claim_offset)
         rx = chunk.pharmacy_frame(rx_offset, ndc_series)
         del chunk

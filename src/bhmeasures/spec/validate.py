@@ -158,6 +158,18 @@ def check_spec(loaded: LoadedSpec, library: ValueSetLibrary | None) -> list[Issu
             if vs not in declared:
                 add(("defines", name), f"unknown value set '{vs}' in the attributes of '{name}'.",
                     did_you_mean(vs, list(declared)) or "Declare it under value_sets with its version.")
+        for ref, in_days in kind.attribute_refs(step):
+            vs_name, _, attribute = ref.rpartition(".")
+            if library is None or vs_name.strip() not in library:
+                continue
+            values = library[vs_name.strip()].attributes.get(attribute.strip())
+            if not values:
+                known = ", ".join(sorted(library[vs_name.strip()].attributes)) or "none"
+                add(("defines", name), f"value set '{vs_name.strip()}' has no attribute '{attribute.strip()}' (read by '{name}').",
+                    f"Its attributes: {known}. Add an attributes column (name=value) to its file.")
+            elif in_days and (bad := sorted(c for c, v in values.items() if not v.isdigit() or int(v) < 1)):
+                add(("defines", name), f"value set '{vs_name.strip()}': '{attribute.strip()}' must be a whole number of days "
+                    f"(1 or more) on every code that has it; not on {', '.join(bad[:5])}.", None)
         refs = kind.inputs(step)
         for ref in refs:
             if ref not in spec.defines:
