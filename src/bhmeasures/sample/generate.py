@@ -820,12 +820,23 @@ class _Chunk:
         return dis
 
     def ed(self, m: np.ndarray, day: np.ndarray, dx1: np.ndarray | None, dx2: np.ndarray | None) -> None:
-        """An ED visit: the hospital's facility claim and the ED physician's claim, same diagnoses."""
+        """An ED visit: the hospital's facility claim and the ED physician's claim, same diagnoses.
+
+        The facility claim is billed by the hospital and names the ED physician of the professional claim as
+        its rendering (attending) provider, as institutional claims do: the two claims are one visit with one
+        clinician, so neither is the other's same-day follow-up with "another provider" (IET initiation).
+        """
         if dx1 is None:
             dx1 = _choice(self.rng, _CKINDS["ed_facility"].dx1, len(m))
         rend = self.providers(_CKINDS["ed_facility"], len(m))
         self.emit("ed_facility", m, day, dx1=dx1, dx2=dx2, rend=rend)
         self.emit("ed_prof", m, day, dx1=dx1, dx2=dx2)
+        if len(m):  # the facility claims' lines take the physician (and taxonomy) of the professional claim
+            cols = self.lines
+            claim = cols["claim"][-2]
+            doc = cols["rend"][-1][claim - claim[0]]  # one professional line per visit, in the same order
+            cols["rend"][-2] = doc
+            cols["tax"][-2] = np.where(cols["tax"][-2] > 0, self.prov.taxonomy[doc], 0).astype(np.int32)
 
     def follow_up(self, m: np.ndarray, day: np.ndarray, rates: tuple[float, float], first_day: int,
                   mix: dict[str, float], dx_pool: str) -> None:
