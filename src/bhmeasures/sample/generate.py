@@ -2,7 +2,8 @@
 
 `generate_sample` writes the six input tables of the data contract (``eligibility``,
 ``medical_claim``, ``pharmacy_claim``, ``attribution``, ``provider``, ``observation``) as Parquet files;
-the screening scenarios (observations, foster care, developmental screening) come from `screening.py`.
+the screening scenarios (observations, foster care, developmental screening) come from `screening.py`, the
+SAA and AMM cohorts from `pharmacy.py`, new SUD treatment episodes (IET) and earlier SUD care from `sud.py`.
 
 The data are made in chunks of `CHUNK_MEMBERS` members, each fully vectorised with numpy and
 polars (Python loops run only over a handful of event *kinds*), so a million members with
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bhmeasures.sample import pharmacy
+from bhmeasures.sample import pharmacy, sud
 
 __all__ = ["LAYOUTS", "TABLE_NAMES", "generate_sample"]
 
@@ -383,12 +384,14 @@ def _compile(k: _Kind) -> _CompiledKind:
 
 
 _KINDS.update({name: _Kind(**kw) for name, kw in pharmacy.KINDS.items()})  # SAA and AMM cohorts' claims
+_KINDS.update({name: _Kind(**kw) for name, kw in sud.KINDS.items()})  # SUD treatment episodes (IET)
 _CKINDS = {name: _compile(k) for name, k in _KINDS.items()}
 _POOLS = {name: _pool(codes) for name, codes in {
     "office": DX_OFFICE, "mi": DX_MI, "mi_ed": DX_MI_ED, "self_harm": DX_SELF_HARM, "sud": DX_SUD,
     "overdose": DX_OVERDOSE, "overdose_principal": DX_OVERDOSE_PRINCIPAL, "medical_stay": DX_MEDICAL_STAY,
     "injury": ("S61512A", "S51812A", "S61412A"),
     **{f"chronic_{k}": v for k, v in DX_CHRONIC.items()},
+    **{f"sud_{k}": v for k, v in sud.DX_COHORT.items()},
 }.items()}
 _TAXONOMY_POOLS = {name: _pool(tax) for name, (_, tax) in PROVIDER_POOLS.items()}
 
@@ -398,7 +401,8 @@ def _dotted(code: str) -> str:
 
 
 # Index of the dotted variant of each BH dx code (identity for everything else).
-_BH_DX = {c for pool in (DX_MI, DX_MI_ED, DX_SELF_HARM, DX_SUD, DX_OVERDOSE, *DX_CHRONIC.values()) for c in pool}
+_BH_DX = {c for pool in (DX_MI, DX_MI_ED, DX_SELF_HARM, DX_SUD, DX_OVERDOSE, *DX_CHRONIC.values(),
+                         *sud.DX_COHORT.values()) for c in pool}
 for _c in sorted(_BH_DX):
     _v(_dotted(_c))
 _DOT = np.arange(len(_VOCAB), dtype=np.int32)
@@ -777,6 +781,7 @@ class _Chunk:
         edges = np.cumsum(list(CHRONIC_BH_SHARES.values()))
         group = np.searchsorted(edges, u, side="right")  # 0 dep, 1 smi, 2 sud, 3 none
         group = np.where((self.age < 12) & (group < 3), 3, group)
+        self.bh_group = group  # sample/sud.py gives the SUD group its earlier care
         for g, name in enumerate(CHRONIC_BH_SHARES):
             m = self.draw_members(np.where(group == g, CHRONIC_BH_VISITS_PER_MY * self.covfrac, 0.0))
             dx = _choice(rng, _POOLS[f"chronic_{name}"], len(m))
@@ -1011,6 +1016,7 @@ def _chunks(members: int, seed: int, year: int, providers: _Providers, ndc_range
         chunk.behavioural_health()
         elig, obs = screening.plant(chunk, elig)
         pharmacy.add_cohorts(chunk, elig)
+        sud.plant(chunk, elig)
         med, n_claims = chunk.medical_frame(claim_offset)
         rx = chunk.pharmacy_frame(rx_offset, ndc_series)
         del chunk
