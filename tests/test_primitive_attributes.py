@@ -13,12 +13,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-import bhmeasures
 from primitive_helpers import (
-    FLUOXETINE, PHONE, SERTRALINE, VERSION, compute, detail_rows, ed, fill, header, line, members, outcome, spec,
+    FLUOXETINE,
+    PHONE,
+    SERTRALINE,
+    VERSION,
+    compute,
+    detail_rows,
+    ed,
+    fill,
+    header,
+    line,
+    members,
+    outcome,
+    spec,
     write_spec,
 )
+
+import bhmeasures
 
 NO = (True, False, None, None)
 AMITRIPTYLINE = "00378261001"

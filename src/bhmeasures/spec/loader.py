@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from bhmeasures.errors import Issue
 from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.spec.base import Predicate
-from bhmeasures.spec.models import Library, MeasureSpec, Variant, ValueSetRef, define_kind, define_step
+from bhmeasures.spec.models import Library, MeasureSpec, ValueSetRef, Variant, define_kind, define_step
 from bhmeasures.yamlio import HasLines, YamlPath, did_you_mean, line_for, pydantic_issues, read_yaml_file
 
 _PYDANTIC_ALIASES = {"from_": "from", "with_": "with", "not_": "not", "in_": "in", "as_": "as"}

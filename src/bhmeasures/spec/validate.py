@@ -15,8 +15,7 @@ from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.spec.base import Predicate
 from bhmeasures.spec.dates import parse_date_expr
 from bhmeasures.spec.loader import LoadedSpec, SpecFile, load_spec_file, resolve_specs
-from bhmeasures.spec.models import Library
-from bhmeasures.spec.models import MeasureSpec, define_kind, define_step
+from bhmeasures.spec.models import Library, MeasureSpec, define_kind, define_step
 from bhmeasures.valuesets import ValueSetLibrary
 from bhmeasures.yamlio import did_you_mean
 

@@ -26,7 +26,7 @@ from bhmeasures.kinds.conditions import (  # noqa: F401 - each module registers 
     where,
 )
 from bhmeasures.kinds.conditions.base import CONDITIONS, ConditionKind, Outcome
-from bhmeasures.spec.base import Model, Predicate
+from bhmeasures.spec.base import Model
 
 COMBINATORS = ("any_of", "all_of", "not_")
 EVIDENCE = ("evidence_claim_id", "evidence_date", "evidence_end_date", "evidence_kind")
