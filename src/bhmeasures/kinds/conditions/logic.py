@@ -57,8 +57,10 @@ def _fields() -> dict[str, Any]:
     return fields
 
 
-Conditions: Any = create_model(  # type: ignore[call-overload]
-    "Conditions", __base__=Model, __validators__={"_at_least_one": model_validator(mode="after")(_at_least_one)},
+Conditions: Any = create_model(
+    "Conditions", __base__=Model,
+    # pydantic types __validators__ as plain functions, but wants what model_validator returns (a descriptor proxy)
+    __validators__={"_at_least_one": model_validator(mode="after")(_at_least_one)},  # type: ignore[dict-item]
     __doc__="Conditions on events; every one listed must hold.", **_fields())
 Conditions.model_rebuild(_types_namespace={"Conditions": Conditions})
 
