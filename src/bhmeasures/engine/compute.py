@@ -91,16 +91,6 @@ def scan_plan(plans: list[MeasurePlan], library: ValueSetLibrary) -> LinePlan:
     return scan
 
 
-def _claim_flags(lines: pl.DataFrame, plan: LinePlan) -> pl.DataFrame:
-    leaf_cols = [k for k in plan.claim_leaves if k in lines.columns]
-    if lines.is_empty() or not leaf_cols:
-        return pl.DataFrame(schema={"source": pl.String, "member_id": pl.String, "claim_id": pl.String,
-                                    **{k: pl.Boolean for k in plan.claim_leaves}})
-    # only claims with some flag set: a claim missing here has none (with_claim_flags reads it as false)
-    return lines.filter(pl.any_horizontal(leaf_cols)).group_by("member_id", "claim_id").agg(pl.col(leaf_cols).any()) \
-        .with_columns(pl.lit("medical_claim").alias("source"))
-
-
 MEMBER_COLUMNS = ("gender", "race", "ethnicity")
 
 
@@ -129,7 +119,7 @@ def prepare(inputs: Inputs, plans: list[MeasurePlan], library: ValueSetLibrary, 
     scan = scan_plan(plans, library)
     t = time.perf_counter()
     say("scanning claim lines")
-    lines = medical_lines(inputs, scan)
+    lines, claim_flags = medical_lines(inputs, scan)
     rx = pharmacy_lines(inputs, scan)
     observations = observation_rows(inputs, scan)
     timings["scan"] = time.perf_counter() - t
@@ -150,7 +140,7 @@ def prepare(inputs: Inputs, plans: list[MeasurePlan], library: ValueSetLibrary, 
         attribution = inputs.frames["attribution"].collect()
         if active is not None:
             attribution = attribution.join(active, on="member_id", how="semi")
-    data = RunData(year, scan, lines, rx, observations, _claim_flags(lines, scan), members, spans, attribution, library)
+    data = RunData(year, scan, lines, rx, observations, claim_flags, members, spans, attribution, library)
     timings["prepare"] = time.perf_counter() - t
     return data
 

@@ -3,10 +3,11 @@
 Every source condition and every claim-level leaf of every asked-for measure is answered in the same
 pass. A code column of a batch comes as its distinct codes and a position per row (inputs/batches.py),
 so membership in every value set at once is a bit mask computed once per distinct code and looked up per
-row; a condition is then a few integer tests. Only lines that meet a source condition (or a claim-level
-leaf that is not on the claim header) are kept, with a boolean column per condition; every later step
-works on those few lines. Batches are smaller than a row group, so memory stays bounded however the
-files were written.
+row; a condition is then a few integer tests. Only lines that meet a source condition are kept, with a
+boolean column per condition; every later step works on those few lines. A claim-level leaf that is not
+on the claim header (a lab's place of service, an ED revenue line) may sit on another line of the claim:
+such lines keep only their claim key and flags, and count only for claims that have a kept line.
+Batches are smaller than a row group, so memory stays bounded however the files were written.
 """
 
 from __future__ import annotations
@@ -362,10 +363,39 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
     return out
 
 
-def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
-    """Lines that meet a source condition (or a line-level claim leaf), with a boolean column per condition."""
+CLAIM_KEY = ("member_id", "claim_id")
+
+
+def claim_flags_frame(leaves_of: list[str], rows: list[pl.DataFrame]) -> pl.DataFrame:
+    """Per claim, which claim-level leaves any of its lines meets; only claims with some leaf met."""
+    def flags(r: pl.DataFrame) -> list[pl.Expr]:
+        return [pl.col(k) if k in r.columns else pl.lit(False).alias(k) for k in leaves_of]
+
+    parts = [r.select(*CLAIM_KEY, *flags(r)).filter(pl.any_horizontal(leaves_of)) for r in rows if leaves_of and r.height]
+    if not parts:
+        return pl.DataFrame(schema={"source": pl.String, "member_id": pl.String, "claim_id": pl.String,
+                                    **dict.fromkeys(leaves_of, pl.Boolean)})
+    return pl.concat(parts).group_by(*CLAIM_KEY).agg(pl.col(leaves_of).any()).with_columns(
+        pl.lit("medical_claim").alias("source"))
+
+
+def _claim_runs(keys: list[pa.Array], flags: list[np.ndarray], names: list[str]) -> pa.Table:
+    """Adjacent lines of one claim as one row, their flags or-ed (a claim's lines usually follow each other;
+    where they do not, the rows stay apart and are merged after the scan)."""
+    same = np.ones(max(len(keys[0]) - 1, 0), dtype=bool)
+    for k in keys:
+        same &= pc.fill_null(pc.equal(k[1:], k[:-1]), False).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.concatenate([[True], ~same]))
+    index = pa.array(starts)
+    return pa.table([*(k.take(index) for k in keys), *(pa.array(np.logical_or.reduceat(f, starts)) for f in flags)],
+                    names=[*CLAIM_KEY, *names])
+
+
+def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(lines that meet a source condition, with a boolean column per condition;
+    per claim of those lines, the claim-level leaves some line of the claim meets)."""
     if not plan.medical_sources:
-        return pl.DataFrame()
+        return pl.DataFrame(), claim_flags_frame(list(plan.claim_leaves), [])
     conditions = {**plan.medical_sources, **plan.claim_leaves}
     families: set[str] = set()
     exact = {k: compile_condition(p, plan.codes, families) for k, p in conditions.items()}
@@ -385,6 +415,7 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
     carried = sorted(code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS, *plan.line_columns})
     luts = _DictionaryMasks(plan.codes, _provider_taxonomy(inputs) if "taxonomy" in families else {})
     parts: list[pa.RecordBatch] = []
+    leaf_parts: list[pa.Table] = []  # lines that meet only a line-level claim leaf: claim key and flags
     for batch in table_batches(inputs, "medical_claim", plain, sorted(code_columns)):
         masks = _batch_masks(batch, families, plan.codes, luts)
         if uses_claim_type and "claim_type" in batch.columns:
@@ -392,6 +423,13 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
         rows, values = tests.run(masks, batch.rows)
         if not len(rows):
             continue
+        source = np.logical_or.reduce([values[k] for k in plan.medical_sources])
+        if not source.all():
+            only = ~source
+            # one row per claim of the batch (a lab claim's lines all have the lab's place of service)
+            leaf_parts.append(_claim_runs(batch.take_arrow(rows[only], list(CLAIM_KEY)), [values[k][only] for k in line_level],
+                                          line_level))
+            rows, values = rows[source], {k: v[source] for k, v in values.items()}
         arrays = [*batch.take_arrow(rows, plain), *(batch.codes[c].take_arrow(rows) for c in carried),
                   *(pa.array(values[k]) for k in exact)]
         parts.append(pa.RecordBatch.from_arrays(arrays, names=[*plain, *carried, *exact]))
@@ -404,6 +442,19 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
         lines = pl.DataFrame(schema={**{c: schema[c] for c in plain}, **dict.fromkeys(carried, pl.String),
                                      **dict.fromkeys(exact, pl.Boolean)})
     flags = list(exact)
+    # a line met only a claim leaf: it counts for a claim that has a kept line, and no other
+    # (joined in Arrow: most such lines are of claims with no kept line, and are never converted)
+    leaf_only = []
+    if leaf_parts:
+        table = pa.concat_tables(leaf_parts)
+        # each key on its own first (set lookups in Arrow), the pair on what remains
+        for k in CLAIM_KEY:
+            table = table.filter(pc.is_in(table.column(k), value_set=lines.get_column(k).unique().to_arrow()))
+        joined = pl.from_arrow(table)
+        assert isinstance(joined, pl.DataFrame)
+        leaf_only.append(joined.join(lines.select(*CLAIM_KEY).unique(), on=list(CLAIM_KEY), how="semi"))
+        del leaf_parts, table
+    claim_flags = claim_flags_frame(list(plan.claim_leaves), [lines, *leaf_only])
     have = set(lines.columns)
 
     def date(c: str) -> pl.Expr:
@@ -427,7 +478,7 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
          else pl.lit(None, dtype=pl.Int64)).alias("paid_cents"),
         *[text(c).alias(c) for c in sorted(plan.line_columns - set(STAY_COLUMNS))],
         *flags,
-    )
+    ), claim_flags
 
 
 def pharmacy_lines(inputs: Inputs, plan: LinePlan) -> pl.DataFrame:
