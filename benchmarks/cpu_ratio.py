@@ -42,7 +42,10 @@ def main() -> None:
                                   "--out", str(Path(tmp) / "out"), "--quiet"]))
             print(f"run {i + 1}: decode {decode[-1][0]:.2f} s wall, {decode[-1][1]:.2f} s cpu, {decode[-1][2]:.0f} MB | "
                   f"compute {compute[-1][0]:.2f} s wall, {compute[-1][1]:.2f} s cpu, {compute[-1][2]:.0f} MB", flush=True)
-    med = lambda xs, i: statistics.median(x[i] for x in xs)
+
+    def med(runs: list[tuple[float, float, float]], i: int) -> float:
+        return statistics.median(x[i] for x in runs)
+
     print(f"medians: decode {med(decode, 0):.2f} s wall / {med(decode, 1):.2f} s cpu / {med(decode, 2):.0f} MB; "
           f"compute {med(compute, 0):.2f} s wall / {med(compute, 1):.2f} s cpu / {med(compute, 2):.0f} MB; "
           f"ratio {med(compute, 0) / med(decode, 0):.2f}x wall, {med(compute, 1) / med(decode, 1):.2f}x cpu")

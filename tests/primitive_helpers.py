@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from deckutil import deck_frames
 
 import bhmeasures
-from deckutil import deck_frames
 
 VERSION = "bhm-public-2025.1"
 ED, PHONE, PEER, TCM, HOSPICE, IOP = "99283", "98966", "H0038", "99495", "G9473", "H0035"

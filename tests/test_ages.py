@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import polars as pl
+from deckutil import run_deck
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bhmeasures.engine.exprs import age_at
-from deckutil import run_deck
 
 
 def reference_age(on: date, born: date) -> int:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
+import tinydata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bhmeasures
-import tinydata
 from bhmeasures.inputs.batches import _as_written, table_batches
 
 CODES = st.one_of(st.none(), st.sampled_from(["F329", "F1020", "Z0000", "99213", "0450", ""]))

@@ -9,6 +9,7 @@ period adds nothing. Then worked examples, hand-computed in the comments.
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import polars as pl
 from hypothesis import given
@@ -94,7 +95,7 @@ def test_adding_a_fill_never_lowers_coverage(start: int, fills: list[Fill], extr
 
 
 @given(index_day, fill_lists, st.randoms(use_true_random=False))
-def test_row_order_does_not_matter(start: int, fills: list[Fill], rnd) -> None:
+def test_row_order_does_not_matter(start: int, fills: list[Fill], rnd: random.Random) -> None:
     shuffled = list(fills)
     rnd.shuffle(shuffled)
     events, others = frames([start], fills)
@@ -200,7 +201,7 @@ def _spec_deck(measure: str, visits: list[dict], fills: list[dict]) -> dict:
             "medical_claim": visits, "pharmacy_claim": fills, "expect": [{"rate_id": "x", "event_id": "x"}]}
 
 
-def _run(deck: dict):
+def _run(deck: dict) -> pl.DataFrame:
     from deckutil import run_deck
 
     return run_deck(deck).detail

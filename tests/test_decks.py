@@ -10,7 +10,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from deckutil import check_deck, deck_frames, deck_id, deck_paths, load_deck, run_deck
 
 PATHS = deck_paths()

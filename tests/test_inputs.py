@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from bhmeasures.cli import main
 from bhmeasures.errors import ExitCode, InputError
@@ -16,7 +16,8 @@ ELIGIBILITY = """member_id,birth_date,gender,enrollment_start_date,enrollment_en
 M1,1980-01-01,female,2025-01-01,2025-12-31
 M2,1990-06-15,male,2025-01-01,2025-12-31
 """
-MEDICAL = """claim_id,claim_line_number,claim_type,member_id,claim_start_date,claim_end_date,admission_date,discharge_date,bill_type_code,revenue_center_code,hcpcs_code,place_of_service_code,diagnosis_code_1
+MEDICAL = """\
+claim_id,claim_line_number,claim_type,member_id,claim_start_date,claim_end_date,admission_date,discharge_date,bill_type_code,revenue_center_code,hcpcs_code,place_of_service_code,diagnosis_code_1
 IP1,1,institutional,M1,2025-03-01,2025-03-05,2025-03-01,2025-03-05,111,100,,,F32.9
 OP1,1,professional,M1,2025-03-09,2025-03-09,,,,,90834,2,F329
 """
@@ -32,7 +33,7 @@ def write_data(folder: Path, **overrides: str) -> Path:
     return folder
 
 
-def run(data: Path, out: Path, *extra: str):
+def run(data: Path, out: Path, *extra: str) -> Result:
     return CliRunner().invoke(main, ["compute", "--data", str(data), "--out", str(out), "--quiet", *extra])
 
 
@@ -136,7 +137,8 @@ def test_parquet_line_used_by_a_measure_must_have_its_dates(tmp_path: Path) -> N
     for name, text in {"eligibility": ELIGIBILITY, "medical_claim": MEDICAL, "pharmacy_claim": PHARMACY}.items():
         frame = pl.read_csv(text.encode(), infer_schema=False)
         if name == "medical_claim":
-            frame = frame.with_columns(pl.when(pl.col("claim_id") == "OP1").then(None).otherwise(pl.col("claim_start_date")).alias("claim_start_date"))
+            frame = frame.with_columns(
+                pl.when(pl.col("claim_id") == "OP1").then(None).otherwise(pl.col("claim_start_date")).alias("claim_start_date"))
         frame.write_parquet(data / f"{name}.parquet")
     out = tmp_path / "out"
     result = run(data, out, "--measures", "FUH")

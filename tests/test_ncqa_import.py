@@ -114,7 +114,8 @@ def test_workbooks_become_bhm_value_sets(workbooks: list[Path], tmp_path: Path) 
         ("Antipsychotic Medications List", "code system RXNORM is not one bhm matches on claims"): 1,
     }
     source = _rows(out / "schizophrenia.csv")[0]["source"]
-    assert source == "NCQA vsd.xlsx / Value Sets to Codes / Schizophrenia Value Set (OID 2.16.840.1.113883.3.464.1004.9991, version 2024-03-31)"
+    assert source == ("NCQA vsd.xlsx / Value Sets to Codes / Schizophrenia Value Set "
+                      "(OID 2.16.840.1.113883.3.464.1004.9991, version 2024-03-31)")
     text = (out / "IMPORT_REPORT.txt").read_text()
     assert "not mapped: 4 row(s)" in text and "BH Stand Alone Acute Inpatient" in text
 
@@ -163,7 +164,8 @@ def test_imported_lists_drive_the_measure(workbooks: list[Path], tmp_path: Path)
 
 
 @pytest.mark.parametrize(("sheet", "header", "message"), [
-    ("Codes", VSD_HEADER, "no sheet 'Medication Lists to Codes' or 'Medications List to Codes' or 'Medications Lists to Codes' or 'Value Sets to Codes'"),
+    ("Codes", VSD_HEADER, "no sheet 'Medication Lists to Codes' or 'Medications List to Codes' or 'Medications Lists to Codes' "
+                          "or 'Value Sets to Codes'"),
     ("Value Sets to Codes", ["Name", "Code", "Code System"], "sheet 'Value Sets to Codes' lacks column(s) for list"),
 ])
 def test_a_workbook_of_another_layout_is_one_clear_error(tmp_path: Path, sheet: str, header: list[str], message: str) -> None:

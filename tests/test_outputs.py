@@ -209,7 +209,7 @@ def test_a_failed_write_names_the_folder_not_the_temporary_one(data: Path, tmp_p
     assert compute(data, out).exit_code == 0
     before = snapshot(out)
 
-    def disk_full(self: pl.DataFrame, path: Path) -> None:
+    def disk_full(_self: pl.DataFrame, path: Path) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(pl.DataFrame, "write_parquet", disk_full)

@@ -57,12 +57,14 @@ def test_an_inherited_problem_is_reported_where_the_base_writes_it(tmp_path: Pat
 
 
 def test_extends_an_unknown_component_or_itself_is_an_error(tmp_path: Path) -> None:
-    path = _copy(tmp_path, "mssp_2025.yaml", ("    extends: basic_a\n    title: BASIC level B", "    extends: basic_z\n    title: BASIC level B"))
+    path = _copy(tmp_path, "mssp_2025.yaml",
+                 ("    extends: basic_a\n    title: BASIC level B", "    extends: basic_z\n    title: BASIC level B"))
     _, issues = validate_program(path)
     (issue,) = issues
     assert issue.line == _line_of(path, "extends: basic_z")
     assert issue.message == "component 'basic_b' extends unknown component 'basic_z'." and "did you mean" in issue.hint
-    path = _copy(tmp_path, "mssp_2025.yaml", ("  basic_a:\n    kind: shared_savings", "  basic_a:\n    extends: enhanced\n    kind: shared_savings"))
+    path = _copy(tmp_path, "mssp_2025.yaml",
+                 ("  basic_a:\n    kind: shared_savings", "  basic_a:\n    extends: enhanced\n    kind: shared_savings"))
     _, issues = validate_program(path)
     assert any("extends itself through" in i.message for i in issues), [str(i) for i in issues]
 

@@ -14,7 +14,8 @@ from payment_helpers import pay, program
 from bhmeasures.payment import PaymentResult
 from bhmeasures.payment.result import ACCOUNTS
 
-SETTINGS = settings(max_examples=int(os.environ.get("BHM_PAYMENT_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=int(os.environ.get("BHM_PAYMENT_EXAMPLES", "60")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 unit = st.fractions(min_value=0, max_value=1, max_denominator=1000)
 dollars = st.integers(min_value=0, max_value=10**9).map(lambda c: Fraction(c, 100))

@@ -13,12 +13,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-import bhmeasures
 from primitive_helpers import (
-    FLUOXETINE, PHONE, SERTRALINE, VERSION, compute, detail_rows, ed, fill, header, line, members, outcome, spec,
+    FLUOXETINE,
+    PHONE,
+    SERTRALINE,
+    VERSION,
+    compute,
+    detail_rows,
+    ed,
+    fill,
+    header,
+    line,
+    members,
+    outcome,
+    spec,
     write_spec,
 )
+
+import bhmeasures
 
 NO = (True, False, None, None)
 AMITRIPTYLINE = "00378261001"
@@ -122,7 +134,7 @@ def test_attribute_on_named_evidence_of_the_same_filter(tmp_path: Path) -> None:
 
 
 # -- observations: result and threshold -----------------------------------------------------------------------
-SCREEN_SETS = "value_sets:\n  - {name: ED, version: %s}\n  - {name: Toy Depression Screens, version: %s}\n" % (VERSION, VERSION)
+SCREEN_SETS = f"value_sets:\n  - {{name: ED, version: {VERSION}}}\n  - {{name: Toy Depression Screens, version: {VERSION}}}\n"
 SCREEN_DEFINES = """
 defines:
   ED Visits:
@@ -151,7 +163,7 @@ populations:
     - {id: OBS-15, numerator: Visits With A Screen Scoring 15 Or More}
     - {id: OBS-PHQA, numerator: Visits Screened With The PHQ-A}
 """
-SCREEN_UNIT_SPEC = header("TOYOBSUNIT", "event") + SCREEN_SETS.replace("  - {name: ED, version: %s}\n" % VERSION, "") + """
+SCREEN_UNIT_SPEC = header("TOYOBSUNIT", "event") + SCREEN_SETS.replace(f"  - {{name: ED, version: {VERSION}}}\n", "") + """
 defines:
   Screens:
     observations:
@@ -224,7 +236,8 @@ def test_observation_results_and_attributes_compared_with_values(screens: Any) -
 
 def test_observation_result_at_least_the_instruments_threshold(tmp_path: Path) -> None:
     """`attribute: {name: result, at_least: threshold}` compares two columns, the result with the code's
-    threshold: PHQ-9 (threshold 10) 10 is positive and 9 and 0 are not; PHQ-A (threshold 11) 10 is not and 11 is. The same through named evidence (screen_result, screen_threshold)."""
+    threshold: PHQ-9 (threshold 10) 10 is positive and 9 and 0 are not; PHQ-A (threshold 11) 10 is not and 11 is.
+    The same through named evidence (screen_result, screen_threshold)."""
     result = compute(tmp_path / "specs", [SCREEN_THRESHOLD_SPEC, SCREEN_UNIT_POSITIVE_SPEC], SCREEN_DECK,
                      valuesets=[attribute_sets(tmp_path / "vs")], observation=OBSERVATIONS)
     units = detail_rows(result, "OBS-10", measure="TOYOBSUNITPOS", key="member_id")

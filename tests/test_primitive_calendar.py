@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-
 from primitive_helpers import PHONE, compute, detail_rows, ed, line, members, outcome, spec
 
 NO = (True, False, None, None)

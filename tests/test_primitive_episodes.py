@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from primitive_helpers import ALCOHOL, PHONE, compute, define_frames, detail_rows, ed, line, members, outcome, spec, stay
 
 EPISODE_SPEC = spec("TOYEP", """

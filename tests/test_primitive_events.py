@@ -10,9 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from primitive_helpers import (
-    DEPRESSION, FLUOXETINE, HOSPICE, IOP, PEER, PHONE, compute, detail_rows, ed, fill, line, members, outcome, spec,
+    DEPRESSION,
+    FLUOXETINE,
+    HOSPICE,
+    IOP,
+    PEER,
+    PHONE,
+    compute,
+    detail_rows,
+    ed,
+    fill,
+    line,
+    members,
+    outcome,
+    spec,
     stay,
 )
 

@@ -10,12 +10,25 @@ from typing import Any
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from primitive_helpers import (
+    ALCOHOL,
+    DEPRESSION,
+    HOSPICE,
+    PEER,
+    PHONE,
+    SCHIZOPHRENIA,
+    compute,
+    counts,
+    detail_rows,
+    ed,
+    line,
+    outcome,
+    spec,
+    summary_row,
+    write_spec,
+)
 
 import bhmeasures
-from primitive_helpers import (
-    ALCOHOL, DEPRESSION, HOSPICE, PEER, PHONE, SCHIZOPHRENIA, compute, counts, detail_rows, ed, line, outcome, spec,
-    summary_row, write_spec,
-)
 
 NO = (True, False, None, None)
 

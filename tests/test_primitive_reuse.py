@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from primitive_helpers import PHONE, VERSION, compute, detail_rows, ed, header, line, members, outcome, spec, write_spec
 
 import bhmeasures
 from bhmeasures.plan.explain import render_text
-from primitive_helpers import PHONE, VERSION, compute, detail_rows, ed, header, line, members, outcome, spec, write_spec
 
 NO = (True, False, None, None)
 

@@ -13,13 +13,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
+from deckutil import check_invariants, deck_frames
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import bhmeasures
-from deckutil import check_invariants, deck_frames
-
 
 MEASURES = ["FUH", "FUA", "FUM"]
 YEAR = 2025

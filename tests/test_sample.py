@@ -37,8 +37,11 @@ def _read(d: Path) -> dict[str, pl.DataFrame]:
     return {t: pl.read_parquet(d / f"{t}.parquet") for t in TABLE_NAMES}
 
 
+Sample = tuple[dict[str, int], dict[str, pl.DataFrame]]  # row counts and the tables written
+
+
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, int], dict[str, pl.DataFrame]]:
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
     out = tmp_path_factory.mktemp("sample5k")
     counts = generate_sample(MEMBERS, seed=1, out=out)
     return counts, _read(out)
@@ -48,7 +51,7 @@ def _undot(col: str) -> pl.Expr:
     return pl.col(col).str.replace(".", "", literal=True)
 
 
-def test_writes_exactly_the_six_tables(sample, tmp_path: Path) -> None:
+def test_writes_exactly_the_six_tables(sample: Sample, tmp_path: Path) -> None:
     counts, frames = sample
     assert set(counts) == set(TABLE_NAMES)
     assert {t: frames[t].height for t in TABLE_NAMES} == counts
@@ -80,7 +83,7 @@ def test_part_file_fallback_writes_identical_files(tmp_path: Path, monkeypatch: 
     assert not any(p.name.startswith(".bhm_sample_") for p in (tmp_path / "parts").iterdir())
 
 
-def test_columns_and_dtypes(sample) -> None:
+def test_columns_and_dtypes(sample: Sample) -> None:
     _, frames = sample
     for t, expected in EXPECTED_SCHEMAS.items():
         assert dict(frames[t].schema) == expected, t
@@ -92,7 +95,7 @@ def test_columns_and_dtypes(sample) -> None:
             assert dtype in CONTRACT_DTYPES[kind], f"{t}.{col}: {dtype}"
 
 
-def test_row_counts_scale_with_members(sample, tmp_path: Path) -> None:
+def test_row_counts_scale_with_members(sample: Sample, tmp_path: Path) -> None:
     counts, _ = sample
     small = generate_sample(MEMBERS // 5, seed=1, out=tmp_path)
     for t in ("medical_claim", "pharmacy_claim", "eligibility", "attribution"):
@@ -103,7 +106,7 @@ def test_row_counts_scale_with_members(sample, tmp_path: Path) -> None:
     assert 6.5 < counts["pharmacy_claim"] / MEMBERS < 9.5
 
 
-def test_codes_keep_fixed_width_and_leading_zeros(sample) -> None:
+def test_codes_keep_fixed_width_and_leading_zeros(sample: Sample) -> None:
     _, f = sample
     m, rx = f["medical_claim"], f["pharmacy_claim"]
 
@@ -129,7 +132,7 @@ def test_codes_keep_fixed_width_and_leading_zeros(sample) -> None:
     assert prof["place_of_service_code"].null_count() == 0 and prof["bill_type_code"].null_count() == prof.height
 
 
-def test_npis_are_valid_and_every_rendering_npi_has_a_taxonomy(sample) -> None:
+def test_npis_are_valid_and_every_rendering_npi_has_a_taxonomy(sample: Sample) -> None:
     _, f = sample
     prov = f["provider"]
     assert prov["npi"].is_unique().all() and prov["npi"].str.contains(r"^[12]\d{9}$").all()
@@ -144,7 +147,7 @@ def test_npis_are_valid_and_every_rendering_npi_has_a_taxonomy(sample) -> None:
     assert 0.25 < missing < 0.35
 
 
-def test_population_shape(sample) -> None:
+def test_population_shape(sample: Sample) -> None:
     _, f = sample
     e = f["eligibility"]
     members = e["member_id"].n_unique()
@@ -162,7 +165,7 @@ def test_population_shape(sample) -> None:
     assert set(f["attribution"]["entity_id"].unique().to_list()) <= {f"RAE-{i}" for i in range(1, 8)}
 
 
-def test_behavioural_health_scenarios_occur(sample) -> None:
+def test_behavioural_health_scenarios_occur(sample: Sample) -> None:
     _, f = sample
     m = f["medical_claim"].with_columns(dx1=_undot("diagnosis_code_1"), dx2=_undot("diagnosis_code_2"))
     hdr = m.filter(pl.col("claim_line_number") == 1)
@@ -260,7 +263,7 @@ def test_bundled_demo_data_regenerates(tmp_path: Path) -> None:
         assert_frame_equal(pl.read_parquet(tmp_path / f"{t}.parquet"), pl.read_parquet(bundled / f"{t}.parquet"), check_exact=True)
 
 
-def test_screening_scenarios_are_planted(sample) -> None:
+def test_screening_scenarios_are_planted(sample: Sample) -> None:
     """Screening instruments positive and negative, brief followed by full-length, G-codes, foster-care starts,
     developmental screening and other observations the measures do not use."""
     _, frames = sample

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from deckutil import deck_frames
 
 import bhmeasures
-from deckutil import deck_frames
 
 SPEC = """
 id: TOY-ED

@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from deckutil import check_invariants, deck_frames
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,7 +26,8 @@ RATES = {"CDF": ["CDF"], "DSF-E": ["DSF-SCREEN", "DSF-FOLLOWUP"], "DEV": ["DEV-1
 ELIGIBILITY = """member_id,birth_date,gender,enrollment_start_date,enrollment_end_date
 M1,1980-01-01,female,2024-12-01,2026-01-31
 """
-MEDICAL = """claim_id,claim_line_number,claim_type,member_id,claim_start_date,claim_end_date,hcpcs_code,place_of_service_code,diagnosis_code_1
+MEDICAL = """\
+claim_id,claim_line_number,claim_type,member_id,claim_start_date,claim_end_date,hcpcs_code,place_of_service_code,diagnosis_code_1
 C1,1,professional,M1,2025-03-09,2025-03-09,99213,11,Z00.00
 C1,2,professional,M1,2025-03-09,2025-03-09,G8510,11,Z00.00
 """
@@ -49,7 +50,7 @@ def write_data(folder: Path, **overrides: str | None) -> Path:
     return folder
 
 
-def run(data: Path, out: Path, *extra: str):
+def run(data: Path, out: Path, *extra: str) -> Result:
     return CliRunner().invoke(main, ["compute", "--data", str(data), "--out", str(out), "--quiet", *extra])
 
 
@@ -127,7 +128,10 @@ def populations(draw: st.DrawFn) -> dict[str, Any]:
     # one unrelated claim, so every measure's required claim columns are filled
     claims = [{"claim_id": "BASE", "member_id": "M0", "claim_start_date": "2025-02-01", "hcpcs_code": "80053",
                "place_of_service_code": "81", "diagnosis_code_1": "Z00.00"}]
-    day = lambda d: (date(YEAR, 1, 1) + timedelta(days=d)).isoformat()
+
+    def day(d: int) -> str:
+        return (date(YEAR, 1, 1) + timedelta(days=d)).isoformat()
+
     for i in range(n):
         m = f"M{i}"
         age_days = draw(st.sampled_from([400, 800, 1100, 4500, 6200, 6500, 15000, 24000]))

@@ -68,7 +68,8 @@ def test_unknown_key_is_rejected_with_its_line_and_a_hint(tmp_path: Path) -> Non
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     path = _broken(tmp_path, "from: Acute Inpatient Stays\n      where:", "from: Acute Inpatient Stay\n      where:")
-    path.write_text(path.read_text().replace("numerator: Discharges With Follow-Up Within 7 Days", "numerator: Discharges With Followup Within 7 Days"))
+    path.write_text(path.read_text().replace("numerator: Discharges With Follow-Up Within 7 Days",
+                                             "numerator: Discharges With Followup Within 7 Days"))
     _, issues = bhmeasures.validate([path])
     text = "\n".join(map(str, issues))
     assert "unknown define 'Acute Inpatient Stay'" in text and "did you mean 'Acute Inpatient Stays'?" in text
@@ -125,8 +126,8 @@ def test_value_set_of_codes_the_table_does_not_carry_is_rejected(tmp_path: Path)
     path = _broken(tmp_path, "- {name: Telephone Visits, version: bhm-public-2025.1}",
                    "- {name: Telephone Visits, version: bhm-public-2025.1}\n"
                    "  - {name: Depression Screening Instruments, version: bhm-public-2025.1}")
-    path.write_text(path.read_text().replace("- code_in: Telephone Visits",
-                                             "- code_in: Telephone Visits\n                  - code_in: Depression Screening Instruments", 1))
+    path.write_text(path.read_text().replace(
+        "- code_in: Telephone Visits", "- code_in: Telephone Visits\n                  - code_in: Depression Screening Instruments", 1))
     _, issues = bhmeasures.validate([path])
     text = [str(i) for i in issues]
     assert len(text) == 1, text

@@ -15,7 +15,8 @@ ELIGIBILITY = """member_id,birth_date,gender,enrollment_start_date,enrollment_en
 M1,1980-01-01,female,2025-01-01,2025-12-31
 M2,1990-06-15,male,2025-01-01,2025-12-31
 """
-MEDICAL = """claim_id,claim_line_number,claim_type,member_id,claim_start_date,claim_end_date,admission_date,discharge_date,bill_type_code,revenue_center_code,hcpcs_code,place_of_service_code,diagnosis_code_1,rendering_npi
+MEDICAL = """\
+claim_id,claim_line_number,claim_type,member_id,claim_start_date,claim_end_date,admission_date,discharge_date,bill_type_code,revenue_center_code,hcpcs_code,place_of_service_code,diagnosis_code_1,rendering_npi
 IP1,1,institutional,M1,2025-03-01,2025-03-05,2025-03-01,2025-03-05,111,100,,,F32.9,
 OP1,1,professional,M1,2025-03-09,2025-03-09,,,,,90834,2,F329,1234567893
 ED1,1,professional,M2,2025-04-02,2025-04-02,,,,,99284,23,F10.20,
@@ -50,7 +51,8 @@ def write_parquet(folder: Path, tables: dict[str, pl.DataFrame]) -> Path:
     return folder
 
 
-def with_columns(tables: dict[str, pl.DataFrame], test: Callable[[str], bool], change: Callable[[pl.Expr], pl.Expr]) -> dict[str, pl.DataFrame]:
+def with_columns(tables: dict[str, pl.DataFrame], test: Callable[[str], bool],
+                 change: Callable[[pl.Expr], pl.Expr]) -> dict[str, pl.DataFrame]:
     """Every table with `change` applied to the columns whose names pass `test`."""
     return {t: df.with_columns(change(pl.col(c)).alias(c) for c in df.columns if test(c)) for t, df in tables.items()}
 

@@ -83,7 +83,9 @@ def validate(paths: list[Path] | None = None, valuesets: list[Path] | None = Non
     return validate_paths(paths or [specs_dir()], library, [*sorted(libraries_dir().glob("*.yaml"))])
 
 
-def prepare_specs(specs: list[Path] | None, valuesets: list[Path] | None, measures: list[str] | None) -> tuple[list[LoadedSpec], ValueSetLibrary]:
+def prepare_specs(
+    specs: list[Path] | None, valuesets: list[Path] | None, measures: list[str] | None
+) -> tuple[list[LoadedSpec], ValueSetLibrary]:
     library = value_sets(valuesets)
     paths = specs or [specs_dir()]
     # specs and value sets are immutable once loaded: reuse them while their files are unchanged
@@ -138,10 +140,17 @@ def open_inputs(data: Path | None, tables: dict[str, Path] | None = None) -> Inp
     return read_inputs(find_tables(data, tables or {}))
 
 
-def compute_frames(tables: dict[str, pl.DataFrame], year: int, measures: list[str] | None = None, **kw) -> ComputeResult:
+def compute_frames(
+    tables: dict[str, pl.DataFrame],
+    year: int,
+    measures: list[str] | None = None,
+    specs: list[Path] | None = None,
+    valuesets: list[Path] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ComputeResult:
     """Compute from in-memory tables (strings or typed columns), checked like files."""
     check_year(year)
-    return compute(inputs_from_frames(tables), year, measures, **kw)
+    return compute(inputs_from_frames(tables), year, measures, specs, valuesets, progress)
 
 
 @dataclass

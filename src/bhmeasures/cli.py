@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import polars as pl
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
@@ -19,17 +21,21 @@ from bhmeasures.errors import BhmError, ExitCode, shown_path
 from bhmeasures.inputs.schema import TABLES
 from bhmeasures.yamlio import did_you_mean
 
+if TYPE_CHECKING:
+    from bhmeasures.payment.run import PaymentRun
+
+T = TypeVar("T")
 err = Console(stderr=True)
 YEAR = click.IntRange(*api.YEARS)
 
 
-def _fail(message: str, code: ExitCode) -> None:
+def _fail(message: str, code: ExitCode) -> NoReturn:
     for line in message.splitlines() or [message]:
         err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     sys.exit(int(code))
 
 
-def _run(fn, debug: bool):
+def _run(fn: Callable[[], T], debug: bool) -> T:
     try:
         return fn()
     except BhmError as e:
@@ -43,7 +49,7 @@ def _run(fn, debug: bool):
 class _Commands(click.Group):
     """The `bhm` group: Ctrl-C ends every command with status 130 (temporary files are removed on the way)."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -99,7 +105,8 @@ def main() -> None:
               help="Path of one table named otherwise; repeatable; overrides --data.")
 @click.option("--year", type=YEAR, default=2025, show_default=True, help="Measurement year (1900-2100).")
 @click.option("--measures", callback=_measure_ids, help="Comma-separated measure ids, e.g. FUH,FUA. Default: every spec.")
-@click.option("--specs", multiple=True, type=click.Path(path_type=Path, exists=True), help="Spec files or folders (default: bundled specs).")
+@click.option("--specs", multiple=True, type=click.Path(path_type=Path, exists=True),
+              help="Spec files or folders (default: bundled specs).")
 @click.option("--valuesets", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False),
               help="Folder of value set CSVs that replace bundled sets of the same name (e.g. licensed NCQA lists).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("bhm_results"), show_default=True,
@@ -109,14 +116,15 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
-def compute(data, tables, year, measures, specs, valuesets, out, fmt, quiet, as_json, debug) -> None:
+def compute(data: Path | None, tables: dict[str, Path], year: int, measures: list[str] | None, specs: tuple[Path, ...],
+            valuesets: tuple[Path, ...], out: Path, fmt: str, quiet: bool, as_json: bool, debug: bool) -> None:
     """Compute measure rates and write summary, detail and manifest.json to --out."""
     if data is None and not tables:
         data = sample_dir()
     show = not quiet and not as_json
     console = Console()
 
-    def work():
+    def work() -> api.RunResult:
         if show and console.is_terminal:
             with console.status("reading inputs") as status:
                 return api.run(data, tables, year, measures, list(specs), list(valuesets), out, fmt,
@@ -157,7 +165,8 @@ def _render_summary(console: Console, run: api.RunResult, year: int) -> None:
             continue
         pct = "-" if row["rate"] is None else f"{100 * row['rate']:.1f}"
         name = row["rate_id"] if row["stratifier"] == "total" else ""
-        stratum = "total" if row["stratifier"] == "total" else f"{STRATIFIER_LABELS.get(row['stratifier'], row['stratifier'])} {row['stratum']}"
+        label = STRATIFIER_LABELS.get(row["stratifier"], row["stratifier"])
+        stratum = "total" if row["stratifier"] == "total" else f"{label} {row['stratum']}"
         style = "bold" if row["stratifier"] == "total" else "dim"
         table.add_row(name, stratum, f"{row['denominator']:,}", f"{row['numerator']:,}", f"{row['exclusions']:,}", pct, style=style)
     console.print(table)
@@ -175,7 +184,7 @@ STRATIFIER_LABELS = {"age_band": "age", "payer_type": "payer", "cohort": "cohort
 @click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(path_type=Path, exists=True))
 @click.option("--valuesets", multiple=True, type=click.Path(path_type=Path, exists=True, file_okay=False),
               help="Folder of value set CSVs that replace bundled sets of the same name.")
-def validate(paths, valuesets) -> None:
+def validate(paths: tuple[Path, ...], valuesets: tuple[Path, ...]) -> None:
     """Check measure specs (default: the bundled ones); report every problem with file:line."""
     loaded, issues = api.validate(list(paths) or None, list(valuesets))
     for issue in issues:
@@ -196,7 +205,7 @@ def validate(paths, valuesets) -> None:
               help="compact: the columns bhm uses, sorted by member. full: the same claims with every Tuva "
                    "input-layer claim column (25 diagnosis and procedure positions, mostly null), rows "
                    "shuffled, 1,000,000-row row groups, as real extracts come.")
-def sample(members, seed, year, out, layout) -> None:
+def sample(members: int, seed: int, year: int, out: Path, layout: str) -> None:
     """Generate synthetic eligibility, medical and pharmacy claims (Parquet), deterministic for a seed."""
     from bhmeasures.outputs import publish
     from bhmeasures.sample import generate_sample
@@ -216,9 +225,10 @@ def sample(members, seed, year, out, layout) -> None:
 @main.command()
 @click.argument("measure")
 @click.option("--year", type=int, default=2025, show_default=True, help="Measurement year the window dates are resolved for.")
-@click.option("--specs", multiple=True, type=click.Path(path_type=Path, exists=True), help="Spec files or folders (default: bundled specs).")
+@click.option("--specs", multiple=True, type=click.Path(path_type=Path, exists=True),
+              help="Spec files or folders (default: bundled specs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def explain(measure, year, specs, as_json) -> None:  # noqa: ANN001
+def explain(measure: str, year: int, specs: tuple[Path, ...], as_json: bool) -> None:
     """Show a measure's plan: populations, strata, and each step with its dates, value sets and reason."""
     from bhmeasures.plan.explain import render_text
 
@@ -230,18 +240,25 @@ def explain(measure, year, specs, as_json) -> None:  # noqa: ANN001
 
 @main.command()
 @click.option("--program", "program", required=True, help="Program id (see `bhm programs`), or a program YAML file.")
-@click.option("--results", type=click.Path(path_type=Path, file_okay=False), default=Path("bhm_results"), show_default=True, help="A `bhm compute` results folder (summary.parquet or summary.csv).")
-@click.option("--inputs", "inputs", type=click.Path(path_type=Path, dir_okay=False), help="Program-inputs YAML (baselines, benchmarks, capitation, TCOC targets). Default for results of the bundled demo: the bundled sample inputs.")
-@click.option("--data", type=click.Path(path_type=Path, file_okay=False), help="Data folder to derive member months and actual TCOC from, where the inputs omit them.")
+@click.option("--results", type=click.Path(path_type=Path, file_okay=False), default=Path("bhm_results"), show_default=True,
+              help="A `bhm compute` results folder (summary.parquet or summary.csv).")
+@click.option("--inputs", "inputs", type=click.Path(path_type=Path, dir_okay=False),
+              help="Program-inputs YAML (baselines, benchmarks, capitation, TCOC targets). "
+                   "Default for results of the bundled demo: the bundled sample inputs.")
+@click.option("--data", type=click.Path(path_type=Path, file_okay=False),
+              help="Data folder to derive member months and actual TCOC from, where the inputs omit them.")
 @click.option("--year", type=int, help="Performance year (default: the inputs file's).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a program parameter, e.g. kpi.pmpm_max=3.50 (KEY=null removes an optional one); repeatable.")
-@click.option("--out", type=click.Path(path_type=Path), help="Folder for line_items, totals, what_if and payment.json. Default: bhm_payments/<program id>.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a program parameter, e.g. kpi.pmpm_max=3.50 (KEY=null removes an optional one); repeatable.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Folder for line_items, totals, what_if and payment.json. Default: bhm_payments/<program id>.")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True,
               help="Format of the line_items, totals and what_if files.")
 @click.option("--json", "as_json", is_flag=True, help="Print payment.json on stdout.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
-def pay(program, results, inputs, data, year, sets, out, fmt, as_json, quiet, debug) -> None:
+def pay(program: str, results: Path, inputs: Path | None, data: Path | None, year: int | None, sets: tuple[str, ...],
+        out: Path | None, fmt: str, as_json: bool, quiet: bool, debug: bool) -> None:
     """Turn measure rates into ACO payments: line items for each dollar, entity totals, what-ifs."""
     from bhmeasures.payment import run_payment
 
@@ -254,7 +271,7 @@ def pay(program, results, inputs, data, year, sets, out, fmt, as_json, quiet, de
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
-def _render_payment(console: Console, run) -> None:
+def _render_payment(console: Console, run: PaymentRun) -> None:
     from bhmeasures.payment.money import money, pct
     from bhmeasures.payment.result import ACCOUNT_LABEL, TOTAL_COLUMNS
 
@@ -262,8 +279,10 @@ def _render_payment(console: Console, run) -> None:
     for note in run.notes:
         console.print(f"[dim]using {note}[/]", highlight=False)
     items = Table(title=f"{p.title}, performance year {p.performance_year}: line items", title_justify="left")
-    for col, justify in (("entity", "left"), ("component", "left"), ("item", "left"), ("rate", "right"), ("account", "left"),
-                         ("amount", "right"), ("why (the files say more)", "left")):
+    item_columns: list[tuple[str, JustifyMethod]] = [
+        ("entity", "left"), ("component", "left"), ("item", "left"), ("rate", "right"), ("account", "left"), ("amount", "right"),
+        ("why (the files say more)", "left")]
+    for col, justify in item_columns:
         items.add_column(col, justify=justify, overflow="fold")
     for i in r.line_items:
         rate = "-" if i.rate is None else (pct(i.rate) if i.unit == "proportion" else f"{float(i.rate):,.2f}")
@@ -283,7 +302,9 @@ def _render_payment(console: Console, run) -> None:
     reachable = [w for w in r.what_if if w.next_tier is not None]
     if reachable:
         whatif = Table(title="what-if: the next tier per measure (events: + more, - fewer in the numerator)", title_justify="left")
-        for col, justify in (("entity", "left"), ("measure", "left"), ("events", "right"), ("worth", "right"), ("", "left")):
+        whatif_columns: list[tuple[str, JustifyMethod]] = [
+            ("entity", "left"), ("measure", "left"), ("events", "right"), ("worth", "right"), ("", "left")]
+        for col, justify in whatif_columns:
             whatif.add_column(col, justify=justify, overflow="fold")
         for w in reachable:
             events = "-" if w.events_needed is None else f"{w.events_needed:+,}"
@@ -298,7 +319,7 @@ def _render_payment(console: Console, run) -> None:
 @click.option("--year", type=int, help="Performance year.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Show the program with these overrides applied.")
 @click.option("--json", "as_json", is_flag=True, help="Print the programs and parameters as JSON.")
-def programs(name, year, sets, as_json) -> None:
+def programs(name: str | None, year: int | None, sets: tuple[str, ...], as_json: bool) -> None:
     """List the shipped payment programs and their parameters with provenance; NAME may be an id or a YAML file."""
     from bhmeasures.payment import describe_programs
 
@@ -339,10 +360,12 @@ def valuesets() -> None:
 
 @valuesets.command("import")
 @click.argument("workbooks", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Folder to write the value-set CSV files into (then: bhm compute --valuesets DIR).")
-@click.option("--drug-column", help="The medication-list column that says which codes are the same drug (default: Ingredient, Generic Product Name, Drug Name or Drug ID, the first present).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder to write the value-set CSV files into (then: bhm compute --valuesets DIR).")
+@click.option("--drug-column", help="The medication-list column that says which codes are the same drug "
+                                    "(default: Ingredient, Generic Product Name, Drug Name or Drug ID, the first present).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
-def import_(workbooks, out, drug_column, debug) -> None:  # noqa: ANN001
+def import_(workbooks: tuple[Path, ...], out: Path, drug_column: str | None, debug: bool) -> None:
     """Convert NCQA Value Set Directory / Medication List Directory workbooks (.xlsx) into value-set files.
 
     Lists are written under the names the bundled specs use; rows bhm cannot use (SNOMED, ICD-9, RxNorm codes,

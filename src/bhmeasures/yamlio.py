@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ def read_yaml_file(path: Path, what: str) -> tuple[YamlFile | None, list[Issue]]
         return None, [Issue(name, None, f"the {what} is not UTF-8 text.", "Save it as UTF-8.")]
     try:
         node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is yaml's SafeLoader (its C build when there is one)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e)
@@ -119,7 +120,7 @@ def read_yaml_file(path: Path, what: str) -> tuple[YamlFile | None, list[Issue]]
     # YAML 1.1 reads 1_5 as 15 and 1:30 as 90: a stray separator must not change a number silently
     issues += [
         Issue(name, n.start_mark.line + 1, f"{'.'.join(map(str, loc)) or 'value'}: '{n.value}' is read by YAML as "
-              f"{yaml.load(n.value, Loader=_Loader)!r}, which is probably not what was meant.",
+              f"{yaml.load(n.value, Loader=_Loader)!r}, which is probably not what was meant.",  # noqa: S506 - a SafeLoader
               "Write the number without '_' or ':' (quote it if it is text).", column=n.start_mark.column + 1)
         for loc, n in numbers
     ]
@@ -131,7 +132,7 @@ def read_yaml_file(path: Path, what: str) -> tuple[YamlFile | None, list[Issue]]
 # ---------------------------------------------------------------- pydantic errors as issues
 
 
-def _get(data: Any, loc: YamlPath) -> Any:
+def _get(data: Any, loc: Sequence[Any]) -> Any:
     for part in loc:
         try:
             data = data[part]

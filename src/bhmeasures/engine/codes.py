@@ -179,8 +179,8 @@ class CodeIndex:
         if not parts:
             return pl.lit(0, dtype=pl.UInt64)
         out = parts[0].fill_null(0)
-        for p in parts[1:]:
-            out = out | p.fill_null(0)
+        for part in parts[1:]:
+            out = out | part.fill_null(0)
         return out
 
     def test(self, family: str, value_set: str, mask_column: str) -> pl.Expr:

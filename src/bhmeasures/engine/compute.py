@@ -57,7 +57,7 @@ class ComputeResult:
 def readiness(plan: MeasurePlan, inputs: Inputs) -> str | None:
     """Why this measure cannot be computed on these inputs, or None when it can."""
     problems = []
-    tables = {STEP_KINDS[n.kind].needs_table(n.step) for n in plan.nodes.values()} - {None}
+    tables = {t for n in plan.nodes.values() if (t := STEP_KINDS[n.kind].needs_table(n.step)) is not None}
     for t in sorted(tables & set(OPTIONAL_TABLES)):
         if t not in inputs.frames:
             problems.append(f"it needs the {t} table, which the inputs do not have")
@@ -69,6 +69,12 @@ def readiness(plan: MeasurePlan, inputs: Inputs) -> str | None:
                 return f"{a} is missing" if not inputs.has_column(t, c) else f"every {a} is empty"
             problems.append(" and ".join(state(a) for a in alternatives))
     return "; ".join(problems) or None
+
+
+def _table_column(requirement: str) -> tuple[str, str]:
+    """'table.column' (validated) as (table, column)."""
+    table, _, column = requirement.strip().partition(".")
+    return table, column
 
 
 def scan_plan(plans: list[MeasurePlan], library: ValueSetLibrary) -> LinePlan:
@@ -144,7 +150,7 @@ def compute(inputs: Inputs, plans: list[MeasurePlan], library: ValueSetLibrary, 
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    inputs.prefetch_filled([tuple(a.strip().split(".", 1)) for p in plans for r in p.requires for a in r.split("|")])
+    inputs.prefetch_filled([_table_column(a) for p in plans for r in p.requires for a in r.split("|")])
     skipped = {p.measure_id: why for p in plans if (why := readiness(p, inputs))}
     ready = [p for p in plans if p.measure_id not in skipped]
     timings["readiness"] = time.perf_counter() - t0

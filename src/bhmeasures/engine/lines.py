@@ -12,6 +12,7 @@ Batches are smaller than a row group, so memory stays bounded however the files 
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,6 +127,7 @@ def _exact(p: Predicate, codes: CodeIndex, families: set[str]) -> pl.Expr:
     if p.claim_type is not None:
         return pl.col("claim_type").str.to_lowercase() == p.claim_type
     name = p.code_in or p.diagnosis_in or p.principal_diagnosis_in
+    assert name is not None  # a leaf left after any_of, all_of, not_ and claim_type names its value set
     fams = codes.families(name) if p.code_in else (["dx"] if "dx" in codes.families(name) else [])
     tests = []
     for family in fams:
@@ -283,7 +285,8 @@ class _DictionaryMasks:
             out.append(_Tables(col.values, [m[part] for m in known.masks], known.present[part]))
         return out
 
-    def family_tables(self, columns: dict[str, CodeColumn], family: str, via_npi: set[str] = frozenset()) -> dict[str, _Tables]:
+    def family_tables(self, columns: dict[str, CodeColumn], family: str,
+                      via_npi: AbstractSet[str] = frozenset()) -> dict[str, _Tables]:
         """The lookup tables of each column's dictionary (reused while a column's dictionary stays the same)."""
         out: dict[str, _Tables] = {}
         stale: dict[bool, list[str]] = {False: [], True: []}
@@ -403,7 +406,8 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
     schema = inputs.frames["medical_claim"].collect_schema()
     code_columns = {"bill_type_code"}
     for family in families:
-        code_columns |= set(DX_COLUMNS) if family == "dx" else set(TAXONOMY_COLUMNS) if family == "taxonomy" else set(FAMILY_COLUMNS[family])
+        code_columns |= (set(DX_COLUMNS) if family == "dx" else set(TAXONOMY_COLUMNS) if family == "taxonomy"
+                         else set(FAMILY_COLUMNS[family]))
     code_columns = {c for c in code_columns if c in schema}
     plain = [c for c in dict.fromkeys((*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS,
                                        *sorted(plan.line_columns)))
@@ -452,8 +456,13 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
         del leaf_parts, table
     claim_flags = claim_flags_frame(list(plan.claim_leaves), [lines, *leaf_only])
     have = set(lines.columns)
-    date = (lambda c: pl.col(c) if c in have else pl.lit(None, dtype=pl.Date))
-    text = (lambda c: pl.col(c) if c in have else pl.lit(None, dtype=pl.String))
+
+    def date(c: str) -> pl.Expr:
+        return pl.col(c) if c in have else pl.lit(None, dtype=pl.Date)
+
+    def text(c: str) -> pl.Expr:
+        return pl.col(c) if c in have else pl.lit(None, dtype=pl.String)
+
     return lines.select(
         "member_id", "claim_id",
         pl.coalesce(date("claim_line_start_date"), pl.col("claim_start_date")).alias("service_date"),

@@ -14,20 +14,20 @@ from bhmeasures.engine.run import MeasureRun
 from bhmeasures.plan.model import MeasurePlan
 from bhmeasures.spec.dates import parse_date_expr
 
-DETAIL_SCHEMA = {
+DETAIL_SCHEMA = pl.Schema({
     "measure_id": pl.String, "rate_id": pl.String, "member_id": pl.String, "event_id": pl.String,
     "index_date": pl.Date, "denominator": pl.Boolean, "numerator": pl.Boolean, "excluded": pl.Boolean,
     "reason": pl.String, "evidence_claim_id": pl.String, "evidence_date": pl.Date, "entity_id": pl.String,
     "exception": pl.Boolean,
-}
+})
 COUNTS = ("initial_population", "denominator", "numerator", "exclusions", "exceptions")
-PARTIAL_SCHEMA = {"measure_id": pl.String, "rate_id": pl.String, "stratifier": pl.String, "stratum": pl.String,
-                  **{c: pl.Int64 for c in COUNTS}}
-SUMMARY_SCHEMA = {
+PARTIAL_SCHEMA = pl.Schema({"measure_id": pl.String, "rate_id": pl.String, "stratifier": pl.String, "stratum": pl.String,
+                            **dict.fromkeys(COUNTS, pl.Int64)})
+SUMMARY_SCHEMA = pl.Schema({
     "measure_id": pl.String, "rate_id": pl.String, "stratifier": pl.String, "stratum": pl.String,
     "denominator": pl.Int64, "numerator": pl.Int64, "exclusions": pl.Int64, "rate": pl.Float64,
     "initial_population": pl.Int64, "exceptions": pl.Int64, "scoring": pl.String,
-}
+})
 # what a rate is: numerator / denominator times this (PMPM numerators are cents, rates dollars)
 SCALE = {"proportion": 1.0, "per_1000_member_months": 1000.0, "per_member_per_month": 0.01}
 

@@ -64,7 +64,7 @@ class MeasureRun:
     def reason_of(self, name: str) -> str:
         return self.plan.nodes[name].reason
 
-    def source_column(self, p: Predicate, table: str) -> str:
+    def source_column(self, p: Predicate) -> str:
         """The flag column the scan computed for a source condition."""
         return self.data.scan.source_key(p)
 
@@ -79,9 +79,9 @@ class MeasureRun:
         if not names:
             return events
         # only claims with a named flag set take part: most events have none, and join nothing
-        flags = flags.lazy().select("source", "member_id", "claim_id", *names).filter(pl.any_horizontal(names))
+        flagged = flags.lazy().select("source", "member_id", "claim_id", *names).filter(pl.any_horizontal(names))
         per_event = (events.lazy().select("source", "member_id", "event_id", "claims").explode("claims")
-                     .join(flags, left_on=["source", "member_id", "claims"], right_on=["source", "member_id", "claim_id"],
+                     .join(flagged, left_on=["source", "member_id", "claims"], right_on=["source", "member_id", "claim_id"],
                            how="inner")
                      .group_by("source", "member_id", "event_id").agg(pl.col(names).any())).collect()
         return events.join(per_event, on=["source", "member_id", "event_id"], how="left")

@@ -70,7 +70,7 @@ class CodeColumn:
         idx = self.index()[rows]
         out = self.values.gather(pl.Series(np.where(idx < 0, 0, idx), dtype=pl.UInt32)) if len(self.values) else \
             pl.Series([None] * len(idx), dtype=pl.String)
-        return out.set(pl.Series(idx < 0), None) if (idx < 0).any() else out  # type: ignore[arg-type]
+        return out.set(pl.Series(idx < 0), None) if (idx < 0).any() else out
 
 
 @dataclass

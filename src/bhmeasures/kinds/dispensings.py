@@ -99,7 +99,7 @@ class DispensingsKind(StepKind):
         rx = run.data.rx
         if rx.is_empty():
             return StepResult(empty_events())
-        key = run.source_column(s.where, "pharmacy_claim")
+        key = run.source_column(s.where)
         # rows of one claim are numbered in a fixed order, so event ids never depend on the order of the file
         df = rx.filter(pl.col(key)).sort("member_id", "claim_id", "dispensing_date", "ndc_code", "days_supply", nulls_last=True)
         supply = pl.col("days_supply").cast(pl.Int64)

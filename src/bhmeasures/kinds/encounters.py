@@ -95,7 +95,7 @@ class EncountersKind(StepKind):
         lines = run.data.lines
         if lines.is_empty():
             return StepResult(empty_events())
-        key = run.source_column(s.where, "medical_claim")
+        key = run.source_column(s.where)
         df = lines.filter(pl.col(key))
         # value-set attributes of each line's code; an event of several lines takes the first (days: the longest)
         extra = list(s.attributes)

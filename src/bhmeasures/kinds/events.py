@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import polars as pl
 
-EVENT_SCHEMA = {
-    "source": pl.String, "member_id": pl.String, "event_id": pl.String, "claim_id": pl.String,
-    "claims": pl.List(pl.String), "start_date": pl.Date, "end_date": pl.Date, "index_date": pl.Date,
-    "provider": pl.String, "units": pl.Int64,
-}
+EVENT_SCHEMA = pl.Schema([
+    ("source", pl.String), ("member_id", pl.String), ("event_id", pl.String), ("claim_id", pl.String),
+    ("claims", pl.List(pl.String)), ("start_date", pl.Date), ("end_date", pl.Date), ("index_date", pl.Date),
+    ("provider", pl.String), ("units", pl.Int64),
+])
 EVENT_COLUMNS = tuple(EVENT_SCHEMA)
 EVIDENCE_SCHEMA = {"evidence_claim_id": pl.String, "evidence_date": pl.Date}
 MEMBER_SCHEMA = {"member_id": pl.String}

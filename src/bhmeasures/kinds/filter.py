@@ -12,7 +12,7 @@ from bhmeasures.kinds.base import Problem, SpecView, StepKind, StepResult, dropp
 from bhmeasures.kinds.conditions import logic
 from bhmeasures.spec.base import Predicate
 
-Filter: Any = create_model(  # type: ignore[call-overload]
+Filter: Any = create_model(
     "Filter", __base__=logic.Conditions,
     __doc__="""The events of `from` that meet every condition given.
 

@@ -72,7 +72,7 @@ class ObservationsKind(StepKind):
             return StepResult(empty_events().with_columns(pl.lit(None, dtype=pl.Float64).alias("result"),
                                                           pl.lit(None, dtype=pl.String).alias("result_text"),
                                                           *[pl.lit(None, dtype=pl.String).alias(c) for c in s.attributes]))
-        key = run.source_column(s.where, "observation")
+        key = run.source_column(s.where)
         df = obs.filter(pl.col(key)).sort("member_id", "observation_date", "code", "result")
         ident = (pl.lit("observation:") + pl.col("code") + "@" + pl.col("observation_date").cast(pl.String))
         nth = position_in_run(("member_id", "code", "observation_date"))

@@ -59,7 +59,7 @@ class StaysKind(StepKind):
         lines = run.data.lines
         if lines.is_empty():
             return StepResult(empty_events())
-        key = run.source_column(node.step.where, "medical_claim")
+        key = run.source_column(node.step.where)
         # the lowest value where lines differ, so the result never depends on the order of the rows
         tob = _bill_type(pl.col("bill_type_code").min())
         claims = lines.filter(pl.col(key)).group_by("member_id", "claim_id").agg(

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bhmeasures.sample.generate import _VOCAB, _choice, _date_series, _pool, _vi
+from bhmeasures.sample.generate import _VOCAB, SinkOptions, _choice, _date_series, _pool, _vi
 
 ROW_GROUP_ROWS = 1_000_000  # rows per Parquet row group, as large extracts come
-WRITE_OPTIONS = {"compression": "snappy", "statistics": True, "row_group_size": ROW_GROUP_ROWS}  # Spark/DuckDB
+WRITE_OPTIONS: SinkOptions = {"compression": "snappy", "statistics": True, "row_group_size": ROW_GROUP_ROWS}  # Spark/DuckDB
 BUCKET_ROWS = 250_000  # target rows per shuffle bucket: bounds pass-2 memory; part of the determinism contract
 EXPECTED_ROWS_PER_MEMBER = {"medical_claim": 40, "pharmacy_claim": 8}  # sizes the bucket count only
 FULL_STREAM = 7_000_001  # tags the random streams of this layout, apart from the compact draws
@@ -83,7 +83,11 @@ POA_COLS = tuple(f"diagnosis_poa_{i}" for i in range(1, 26))
 PCS = tuple(f"procedure_code_{i}" for i in range(1, 26))
 PCS_DATES = tuple(f"procedure_date_{i}" for i in range(1, 26))
 MODS = tuple(f"hcpcs_modifier_{i}" for i in range(1, 6))
-_S, _D, _F, _I = pl.String, pl.Date, pl.Float64, pl.Int32
+_Dtype = pl.DataType | type[pl.DataType]
+_S: _Dtype = pl.String
+_D: _Dtype = pl.Date
+_F: _Dtype = pl.Float64
+_I: _Dtype = pl.Int32
 MEDICAL_SCHEMA = pl.Schema({
     "claim_id": _S, "claim_line_number": _I, "claim_type": _S, "person_id": _S, "member_id": _S, "payer": _S,
     "plan": _S, "claim_start_date": _D, "claim_end_date": _D, "claim_line_start_date": _D, "claim_line_end_date": _D,
@@ -118,7 +122,7 @@ _TABLE_NO = {"medical_claim": 0, "pharmacy_claim": 1}  # tags each table's rando
 class Shuffle:
     """Rows split into buckets on disk by a random key, read back one bucket at a time in key order."""
 
-    def __init__(self, table: str, members: int, seed: int, parts: Path):
+    def __init__(self, table: str, members: int, seed: int, parts: Path) -> None:
         self.table, self.seed = table, seed
         self.buckets = max(1, math.ceil(members * EXPECTED_ROWS_PER_MEMBER[table] / BUCKET_ROWS))
         self.dir = parts / table
@@ -209,7 +213,7 @@ def _days(s: pl.Series) -> np.ndarray:
     return s.cast(pl.Int32).to_numpy()
 
 
-def _const(name: str, value: object, n: int, dtype: pl.DataType) -> pl.Series:
+def _const(name: str, value: str | datetime | None, n: int, dtype: _Dtype) -> pl.Series:
     return pl.repeat(value, n, dtype=dtype, eager=True).alias(name)
 
 

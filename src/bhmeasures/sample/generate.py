@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, TypedDict, Unpack
 
 import numpy as np
 import polars as pl
@@ -238,11 +239,16 @@ def _v(code: str | None) -> int:
     return _VIDX[code]
 
 
-def _vi(codes) -> np.ndarray:
+def _vi(codes: Iterable[str | None]) -> np.ndarray:
     return np.array([_v(c) for c in codes], dtype=np.int32)
 
 
-def _pool(spec) -> tuple[np.ndarray, np.ndarray]:
+_Pool = tuple[str, ...] | dict[str, float]  # codes drawn uniformly, or {code: share}
+_Line = tuple[str | None, str | None]  # (revenue code, HCPCS code) of one claim line
+_LinePool = tuple[_Line, ...] | dict[_Line, float]
+
+
+def _pool(spec: _Pool) -> tuple[np.ndarray, np.ndarray]:
     """A code pool as (vocab indices, probabilities): from a dict {code: share} or a uniform tuple."""
     if isinstance(spec, dict):
         codes, w = list(spec), np.array(list(spec.values()), dtype=np.float64)
@@ -256,15 +262,15 @@ class _Kind:
     """A claim template: setting, line layout, diagnoses, provider pool and price."""
 
     institutional: bool
-    first_line: tuple  # ((revenue, hcpcs), ...) for line 1, or {(rev, hcpcs): share}
-    extra_lines: tuple = ()  # pool for lines 2..n
+    first_line: _LinePool  # ((revenue, hcpcs), ...) for line 1, or {(rev, hcpcs): share}
+    extra_lines: tuple[_Line, ...] = ()  # pool for lines 2..n
     lines: tuple[int, int] = (1, 1)  # min, max lines per claim
     bill_type: str | None = None
-    pos: object = ()  # {pos: share} or tuple, professional claims only
-    dx1: tuple = ()  # pool of principal dx (unless given per claim)
-    dx_extra: tuple = ()  # pool for dx 2..4
+    pos: _Pool = ()  # {pos: share} or tuple, professional claims only
+    dx1: _Pool = ()  # pool of principal dx (unless given per claim)
+    dx_extra: _Pool = ()  # pool for dx 2..4
     max_extra_dx: int = 2
-    providers: object = ("pcp",)  # provider pool names, tuple (uniform) or dict
+    providers: _Pool = ("pcp",)  # provider pool names, tuple (uniform) or dict
     paid: tuple[float, float] = (80.0, 0.6)  # median paid per line, lognormal sigma
 
 
@@ -528,7 +534,7 @@ _LINE_COLUMNS = ("member", "claim", "line", "inst", "cs", "ce", "adm", "rev", "h
 
 class _Chunk:
     def __init__(self, rng: np.random.Generator, first_member: int, n: int, year: int,
-                 providers: _Providers, ndc_ranges: dict[str, tuple[int, int]]):
+                 providers: _Providers, ndc_ranges: dict[str, tuple[int, int]]) -> None:
         self.rng, self.first, self.n, self.year = rng, first_member, n, year
         self.prov = providers
         self.ndc_ranges = ndc_ranges
@@ -804,9 +810,9 @@ class _Chunk:
             self.fills(m, self.place(m), cls, rng.integers(1, 13, len(m)), DAYS_SUPPLY)
         p = np.where(group == 2, MOUD_SHARE["sud"], MOUD_SHARE["other"]) * (self.age >= 16)
         m = np.flatnonzero(rng.random(n) < p)
-        cls = rng.choice(3, size=len(m), p=np.array([0.6, 0.2, 0.2]))
+        drug = rng.choice(3, size=len(m), p=np.array([0.6, 0.2, 0.2]))
         for i, c in enumerate(("sud_buprenorphine_naloxone", "sud_buprenorphine", "sud_naltrexone_oral")):
-            mm = m[cls == i]
+            mm = m[drug == i]
             self.fills(mm, self.place(mm), c, rng.integers(1, 20, len(mm)), MOUD_DAYS_SUPPLY)
         # hospice
         m = np.flatnonzero(rng.random(n) < HOSPICE_MEMBER_SHARE * self.age_weight((0.05, 0.05, 1.0, 12.0),
@@ -1025,7 +1031,15 @@ def _chunks(members: int, seed: int, year: int, providers: _Providers, ndc_range
         yield elig, attr, med, rx, obs
 
 
-def _sink(batches: Iterator[pl.DataFrame], schema: pl.Schema, target: Path, parts: Path, **options: object) -> None:
+class SinkOptions(TypedDict, total=False):
+    """Options for `sink_parquet` that `_sink` passes on."""
+
+    compression: Literal["snappy", "zstd", "lz4"]
+    statistics: bool
+    row_group_size: int
+
+
+def _sink(batches: Iterator[pl.DataFrame], schema: pl.Schema, target: Path, parts: Path, **options: Unpack[SinkOptions]) -> None:
     """Write a stream of same-schema frames to one Parquet file, holding one batch at a time.
 
     Uses a polars IO-source plugin so batches are encoded once, while the next one is being
@@ -1034,20 +1048,23 @@ def _sink(batches: Iterator[pl.DataFrame], schema: pl.Schema, target: Path, part
     `sink_parquet` (compression, row group size); none for the compact layout.
     """
     tmp = parts / target.name
-    register = None
+    plugin: pl.LazyFrame | None = None
     if USE_IO_PLUGIN:
         try:
-            from polars.io.plugins import register_io_source as register
+            from polars.io.plugins import register_io_source
         except ImportError:  # pragma: no cover - older or newer polars without the plugin API
-            register = None
-    if register is not None:
-        def source(with_columns, predicate, n_rows, batch_size):  # the plugin signature; only with_columns is used
-            for df in batches:
-                yield df if with_columns is None else df.select(with_columns)
+            pass
+        else:
+            def source(with_columns: list[str] | None, *_: object) -> Iterator[pl.DataFrame]:
+                # the plugin also passes a predicate, a row limit and a batch size; only with_columns is used
+                for df in batches:
+                    yield df if with_columns is None else df.select(with_columns)
 
-        register(source, schema=schema).sink_parquet(tmp, **options)
+            plugin = register_io_source(source, schema=schema)
+    if plugin is not None:
+        plugin.sink_parquet(tmp, **options)
     else:
-        files = []
+        files: list[Path] = []
         for i, df in enumerate(batches):
             files.append(parts / f"{target.stem}-{i:05d}.parquet")
             df.write_parquet(files[-1], compression="lz4", statistics=False)

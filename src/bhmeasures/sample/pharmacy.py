@@ -77,7 +77,8 @@ def _within(counts: np.ndarray) -> np.ndarray:
     return np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts)
 
 
-def _series(rng: np.random.Generator, first: np.ndarray, n: np.ndarray, step: np.ndarray, jitter: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _series(rng: np.random.Generator, first: np.ndarray, n: np.ndarray, step: np.ndarray,
+            jitter: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Per series i, n[i] dates from first[i], each `step[i]` days plus a uniform jitter after the previous:
     (series index, date) of every event."""
     h = np.repeat(np.arange(len(first)), n)

@@ -121,7 +121,10 @@ def _birthday(birth: np.ndarray, age: np.ndarray) -> np.ndarray:
     b = birth.astype("datetime64[D]")
     y = b.astype("datetime64[Y]").astype(np.int64) + 1970
     md = b - b.astype("datetime64[Y]").astype("datetime64[D]")  # day of the year, 0-based
-    is_leap = lambda yy: ((yy % 4 == 0) & (yy % 100 != 0)) | (yy % 400 == 0)
+
+    def is_leap(yy: np.ndarray) -> np.ndarray:
+        return ((yy % 4 == 0) & (yy % 100 != 0)) | (yy % 400 == 0)
+
     target = y + age
     start = (target - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
     # the same day of the year, shifted by one after February in a leap birth year turned common, or back

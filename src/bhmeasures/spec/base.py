@@ -83,7 +83,7 @@ class Predicate(Model):
         if self.all_of is not None:
             return Predicate(all_of=[c.substitute(named) for c in self.all_of])
         if self.not_ is not None:
-            return Predicate(not_=self.not_.substitute(named))
+            return Predicate.model_validate({"not": self.not_.substitute(named)})
         return self
 
     def rebind(self, bindings: dict[str, str]) -> Predicate:

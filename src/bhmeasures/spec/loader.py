@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from bhmeasures.errors import Issue
 from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.spec.base import Predicate
-from bhmeasures.spec.models import Library, MeasureSpec, Variant, ValueSetRef, define_kind, define_step
+from bhmeasures.spec.models import Library, MeasureSpec, ValueSetRef, Variant, define_kind, define_step
 from bhmeasures.yamlio import HasLines, YamlPath, did_you_mean, line_for, pydantic_issues, read_yaml_file
 
 _PYDANTIC_ALIASES = {"from_": "from", "with_": "with", "not_": "not", "in_": "in", "as_": "as"}
@@ -48,7 +48,7 @@ class LoadedSpec(HasLines):
         return str(self.path), self.line(*loc)
 
 
-def _kind_of(data: dict[str, Any]) -> type[BaseModel]:
+def _kind_of(data: dict[str, Any]) -> type[MeasureSpec] | type[Library] | type[Variant]:
     if "library" in data:
         return Library
     if "extends" in data:
@@ -174,7 +174,7 @@ class _Resolver:
             for n, item in items.items():
                 target[n] = item  # the variant's own replace the parent's
                 origins.pop((kind, n), None)
-        for old, new in v.bind_value_sets.items():
+        for old in v.bind_value_sets:
             if old not in {r.name for r in value_sets}:
                 self._issue(f, ("bind_value_sets", old), f"'{old}' is not a value set of '{v.extends}'.",
                             did_you_mean(old, [r.name for r in value_sets]))

@@ -15,8 +15,7 @@ from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.spec.base import Predicate
 from bhmeasures.spec.dates import parse_date_expr
 from bhmeasures.spec.loader import LoadedSpec, SpecFile, load_spec_file, resolve_specs
-from bhmeasures.spec.models import Library
-from bhmeasures.spec.models import MeasureSpec, define_kind, define_step
+from bhmeasures.spec.models import Library, MeasureSpec, define_kind, define_step
 from bhmeasures.valuesets import ValueSetLibrary
 from bhmeasures.yamlio import did_you_mean
 
@@ -118,14 +117,14 @@ def check_spec(loaded: LoadedSpec, library: ValueSetLibrary | None) -> list[Issu
         j = next(k for k, r in enumerate(origin.model.value_sets) if r.name == name)
         issues.append(Issue(str(origin.path), origin.lines.get(("value_sets", j)), message, hint, spec.id))
 
-    for i, ref in enumerate(spec.value_sets):
+    for i, vs_ref in enumerate(spec.value_sets):
         if library is not None:
-            if ref.name not in library:
-                add_value_set(i, ref.name, (), f"value set '{ref.name}' is not in the loaded value set files.",
-                              did_you_mean(ref.name, library.names()) or "Add its CSV file or point --valuesets at it.")
-            elif library[ref.name].version != ref.version:
-                add_value_set(i, ref.name, ("version",),
-                    f"value set '{ref.name}' is version {library[ref.name].version} in the files, not {ref.version}.",
+            if vs_ref.name not in library:
+                add_value_set(i, vs_ref.name, (), f"value set '{vs_ref.name}' is not in the loaded value set files.",
+                              did_you_mean(vs_ref.name, library.names()) or "Add its CSV file or point --valuesets at it.")
+            elif library[vs_ref.name].version != vs_ref.version:
+                add_value_set(i, vs_ref.name, ("version",),
+                    f"value set '{vs_ref.name}' is version {library[vs_ref.name].version} in the files, not {vs_ref.version}.",
                     "Update the version here or load the matching files.")
 
     used_value_sets: set[str] = set()
@@ -153,7 +152,7 @@ def check_spec(loaded: LoadedSpec, library: ValueSetLibrary | None) -> list[Issu
                         f"does not carry, so '{name}' could never match a row.",
                         f"{kind.table} carries {carried}; read the codes from the table that holds them "
                         "(observations for LOINC, dispensings for NDC).")
-        for vs in getattr(kind, "attribute_sets", lambda s: [])(step):
+        for vs in getattr(kind, "attribute_sets", lambda _s: [])(step):
             used_value_sets.add(vs)
             if vs not in declared:
                 add(("defines", name), f"unknown value set '{vs}' in the attributes of '{name}'.",

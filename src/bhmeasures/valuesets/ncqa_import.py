@@ -208,7 +208,8 @@ def import_workbooks(workbooks: list[Path], out: Path, *, specs: Path | None = N
             cols = {what: _column(keys, names) for what, names in COLUMNS.items()}
             missing = [what for what in ("list", "code") if cols[what] is None]
             if missing:
-                msg = f"{path.name}: sheet '{sheet}' lacks column(s) for {', '.join(missing)} (its columns: {', '.join(k for k in keys if k)})."
+                msg = (f"{path.name}: sheet '{sheet}' lacks column(s) for {', '.join(missing)} "
+                       f"(its columns: {', '.join(k for k in keys if k)}).")
                 raise InputError(msg)
             medication = "medication" in _key(sheet)
             drug_at = None

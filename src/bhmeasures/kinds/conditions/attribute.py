@@ -52,7 +52,7 @@ class AttributeTest(Model):
         return next(o for o in _OPS if getattr(self, o) is not None)
 
 
-def _operand(value: Scalar, columns: list[str], year: int) -> pl.Expr:
+def _operand(value: Scalar, columns: list[str]) -> pl.Expr:
     """Another column when the value names one the events carry, else the value itself."""
     if isinstance(value, str) and value in columns:
         return pl.col(value)
@@ -112,7 +112,7 @@ class AttributeCondition(ConditionKind):
         elif op == "is_true":
             cond = col == rhs
         else:
-            other = _operand(rhs, events.columns, run.year)
+            other = _operand(rhs, events.columns)
             other_numeric = _is_number(rhs) or (isinstance(rhs, str) and rhs in schema and schema[rhs].is_numeric())
             if numeric_col or other_numeric:
                 col, other = _numeric(col), _numeric(other)

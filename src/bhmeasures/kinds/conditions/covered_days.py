@@ -55,7 +55,8 @@ def covered_intervals(events: pl.DataFrame, others: pl.DataFrame, rule: Coverage
         ((pl.col("w_end") - pl.col("w_start")).dt.total_days() + 1).clip(lower_bound=0).alias("window_days"))
     # a fill with no value to shift by (an injection, a fill of an unknown drug) is a group of its own
     own = pl.concat_str([pl.lit("\x00"), pl.col("source").fill_null(""), pl.lit("\x00"), pl.col("event_id")])
-    group = pl.col(rule.shift_same).cast(pl.String) if rule.shift_same and rule.shift_same in others.columns else pl.lit(None, dtype=pl.String)
+    group = (pl.col(rule.shift_same).cast(pl.String) if rule.shift_same and rule.shift_same in others.columns
+             else pl.lit(None, dtype=pl.String))
     supply = ((pl.col("end_date") - pl.col("start_date")).dt.total_days() + 1).clip(lower_bound=1)
     if "source" not in others.columns:
         others = others.with_columns(pl.lit(None, dtype=pl.String).alias("source"))

@@ -52,17 +52,15 @@ def enrolled_events(events: pl.DataFrame, spans: pl.DataFrame, rule: Enrollment,
             .alias("gap_before")
         )
     )
+    # the gaps are the positive gap_before values and the gap after the last covered day
     per_event = pieces.group_by(KEY).agg(
-        pl.col("gap_before").filter(pl.col("gap_before") > 0).alias("gaps"),
+        (pl.col("gap_before") > 0).sum().alias("gaps"),
+        pl.col("gap_before").max().alias("longest"),
         (pl.col("w_end").first() - pl.col("e").max()).dt.total_days().alias("gap_after"),
-    ).with_columns(
-        pl.concat_list("gaps", pl.when(pl.col("gap_after") > 0).then(pl.col("gap_after")).cast(pl.Int64))
-        .list.drop_nulls().alias("gaps")
     )
-    ok = per_event.filter(
-        (pl.col("gaps").list.len() <= rule.allowable_gaps)
-        & (pl.col("gaps").list.max().fill_null(0) <= (rule.max_gap_days if rule.allowable_gaps else 0))
-    )
+    gaps = pl.col("gaps") + (pl.col("gap_after") > 0).cast(pl.UInt32)
+    longest = pl.max_horizontal("longest", "gap_after")
+    ok = per_event.filter((gaps <= rule.allowable_gaps) & (longest <= (rule.max_gap_days if rule.allowable_gaps else 0)))
     return events.join(ok.select(KEY), on=KEY, how="semi")
 
 
@@ -95,6 +93,8 @@ class EnrolledCondition(ConditionKind):
         return f"continuously enrolled over {value.over.describe(year)} with {gaps}; benefits: {', '.join(value.benefits)}"
 
     def evaluate(self, events: pl.DataFrame, value: Enrollment, run: Any) -> Outcome:
-        if not value.over.bases():  # the same window for every event: a property of the member
+        # the same window for every event: a property of the member, computed once for every member when the
+        # events are of many members (several measures ask the same), else for the events' members only
+        if not value.over.bases() and events.height * 4 >= run.data.members.height:
             return Outcome(events.join(shared_enrolled_members(run, value), on="member_id", how="semi"))
         return Outcome(enrolled_events(events, run.data.spans, value, run.year))

@@ -3,9 +3,9 @@
 `with` keeps events that have at least `at_least` such events, counted as distinct `distinct` keys
 (dates by default; `[date, provider]` counts two services on one day with different providers as two;
 adding `kind` counts events of different listed defines on one day as two, such as a visit and a
-medication; `unit` counts units of service billed as events of their own). The event that completes the count (the earliest, or with `evidence: latest`
-the latest) is the evidence; `as: NAME` also keeps it as named columns (`NAME_date`, `NAME_end_date`,
-`NAME_claim_id`, `NAME_kind`, `NAME_provider` and every attribute the matched event carries, prefixed
+medication; `unit` counts units of service billed as events of their own). The event that completes the count
+(the earliest, or with `evidence: latest` the latest) is the evidence; `as: NAME` also keeps it as named columns
+(`NAME_date`, `NAME_end_date`, `NAME_claim_id`, `NAME_kind`, `NAME_provider` and every attribute the matched event carries, prefixed
 with `NAME_`), which later windows and conditions can use. An event's own claims never count for it
 (FUM: the ED visit is not its own follow-up) unless `counts_own_claim: true`. `same_day: other_provider`
 lets a claim on the index date count only when both providers are known and differ (fills and observations,
@@ -121,8 +121,8 @@ def matches(events: pl.DataFrame, m: EventMatch, run: Any, *, skip_own: bool) ->
     key_cols = {"date": "evidence_date", "provider": "_o_provider", "kind": "_o_kind", "unit": "_o_unit", "event": "_o_event"}
     distinct = [key_cols[k] for k in m.distinct]
     descending = m.evidence == "latest"
-    hits = hits.sort([*KEY, "evidence_date", "evidence_claim_id", "_o_event"], descending=[False, False, descending, descending, descending],
-                     nulls_last=True)
+    hits = hits.sort([*KEY, "evidence_date", "evidence_claim_id", "_o_event"],
+                     descending=[False, False, descending, descending, descending], nulls_last=True)
     if m.at_least > 1 or m.distinct != ["date"]:
         hits = hits.unique([*KEY, *distinct], keep="first", maintain_order=True)
         hits = hits.filter(position_in_run(KEY) == m.at_least - 1) if not descending else \

@@ -26,7 +26,7 @@ from bhmeasures.kinds.conditions import (  # noqa: F401 - each module registers 
     where,
 )
 from bhmeasures.kinds.conditions.base import CONDITIONS, ConditionKind, Outcome
-from bhmeasures.spec.base import Model, Predicate
+from bhmeasures.spec.base import Model
 
 COMBINATORS = ("any_of", "all_of", "not_")
 EVIDENCE = ("evidence_claim_id", "evidence_date", "evidence_end_date", "evidence_kind")
@@ -57,8 +57,10 @@ def _fields() -> dict[str, Any]:
     return fields
 
 
-Conditions: Any = create_model(  # type: ignore[call-overload]
-    "Conditions", __base__=Model, __validators__={"_at_least_one": model_validator(mode="after")(_at_least_one)},
+Conditions: Any = create_model(
+    "Conditions", __base__=Model,
+    # pydantic types __validators__ as plain functions, but wants what model_validator returns (a descriptor proxy)
+    __validators__={"_at_least_one": model_validator(mode="after")(_at_least_one)},  # type: ignore[dict-item]
     __doc__="Conditions on events; every one listed must hold.", **_fields())
 Conditions.model_rebuild(_types_namespace={"Conditions": Conditions})
 

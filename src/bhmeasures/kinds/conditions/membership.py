@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+
 from bhmeasures.engine.exprs import KEY
 from bhmeasures.kinds.conditions.base import ConditionKind, Outcome, register_condition
 from bhmeasures.kinds.events import EVENT_COLUMNS

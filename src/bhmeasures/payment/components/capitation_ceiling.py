@@ -43,7 +43,8 @@ class CapitationCeiling(ComponentBase):
         got = p.earned_by(self.of)
         what = " + ".join(self.of)
         of_cap = f"{pct(Fraction(got, to_cents(capitation)))} of capitation" if capitation else "capitation is $0.00"
-        base = f"earned in {what} {money(got)} ({of_cap}); ceiling {exact(share)} of capitation {money(to_cents(capitation))} = {money(cap)}"
+        base = (f"earned in {what} {money(got)} ({of_cap}); "
+                f"ceiling {exact(share)} of capitation {money(to_cents(capitation))} = {money(cap)}")
         e = p.ctx.entity_id
         if got <= cap:
             return [LineItem(e, name, "capitation ceiling", "memo", 0, f"{base}: within it", f"{money(got)} <= {money(cap)}",
