@@ -15,10 +15,9 @@ import polars as pl
 from bhmeasures.engine.codes import spellings
 from bhmeasures.engine.lines import LinePlan
 from bhmeasures.kinds.base import StepResult
-from bhmeasures.kinds.dispensings import parse_attribute_ref
 from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.plan.model import MeasurePlan
-from bhmeasures.spec.base import Predicate
+from bhmeasures.spec.base import Predicate, parse_attribute_ref
 from bhmeasures.valuesets import ValueSetLibrary
 
 

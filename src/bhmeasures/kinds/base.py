@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
-from bhmeasures.spec.base import Predicate, StepModel
+from bhmeasures.spec.base import Predicate, StepModel, parse_attribute_ref
 
 if TYPE_CHECKING:
     from bhmeasures.engine.run import MeasureRun
@@ -100,6 +100,10 @@ class StepKind:
         must be whole numbers of days; validation checks the loaded value sets carry them."""
         return []
 
+    def attribute_sets(self, step: Any) -> list[str]:
+        """The value sets whose attributes the step reads."""
+        return [parse_attribute_ref(r)[0] for r, _ in self.attribute_refs(step)]
+
     def dates(self, step: Any, input_dates: Callable[[str], set[str]]) -> set[str]:
         """Date names the events of this define carry (for windows of later steps)."""
         return set()
@@ -123,6 +127,35 @@ class StepKind:
     # -- the Polars engine -----------------------------------------------------------------------
     def evaluate(self, node: Node, run: MeasureRun) -> StepResult:
         raise NotImplementedError
+
+
+class SourceKind(StepKind):
+    """A kind whose events are the rows of its table that meet `where` (encounters, stays, dispensings,
+    observations): the condition is tested in the scan, the events carry their start, end and index dates,
+    and `attributes` / `covers_days_from`, where the model has them, read value-set attributes."""
+
+    def predicates(self, step: Any) -> list[Predicate]:
+        return [step.where]
+
+    def line_conditions(self, step: Any) -> list[Predicate]:
+        return [step.where]
+
+    def dates(self, step: Any, input_dates: Callable[[str], set[str]]) -> set[str]:
+        return {"index_date", "start_date", "end_date"}
+
+    def map_predicates(self, step: Any, fn: Callable[[Predicate], Predicate]) -> Any:
+        return step.model_copy(update={"where": fn(step.where)})
+
+    def attribute_refs(self, step: Any) -> list[tuple[str, bool]]:
+        days = getattr(step, "covers_days_from", None)
+        return [(r, False) for r in getattr(step, "attributes", {}).values()] + ([(days, True)] if days else [])
+
+
+def describe_attributes(attributes: dict[str, str], covers_days_from: str | None) -> list[str]:
+    out = [f"carries {col} = attribute '{ref}'" for col, ref in attributes.items()]
+    if covers_days_from:
+        out.append(f"a code with attribute '{covers_days_from}' covers that many days from its date")
+    return out
 
 
 @dataclass

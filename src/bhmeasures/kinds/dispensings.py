@@ -8,18 +8,9 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from bhmeasures.engine.exprs import position_in_run
-from bhmeasures.kinds.base import StepKind, StepResult, register
+from bhmeasures.kinds.base import SourceKind, StepResult, describe_attributes, register
 from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
-from bhmeasures.spec.base import Predicate, StepModel
-
-
-def parse_attribute_ref(ref: str) -> tuple[str, str]:
-    """'Antipsychotic Medications.drug' -> ('Antipsychotic Medications', 'drug')."""
-    value_set, sep, attribute = ref.rpartition(".")
-    if not sep or not value_set.strip() or not attribute.strip():
-        msg = f"'{ref}' is not VALUE SET.attribute (e.g. 'Antipsychotic Medications.drug')"
-        raise ValueError(msg)
-    return value_set.strip(), attribute.strip()
+from bhmeasures.spec.base import Predicate, StepModel, parse_attribute_ref
 
 
 class Dispensings(StepModel):
@@ -51,42 +42,12 @@ class Dispensings(StepModel):
         return v
 
 
-def attribute_refs(attributes: dict[str, str], covers_days_from: str | None) -> list[tuple[str, bool]]:
-    """The attribute references of a source's `attributes` and `covers_days_from` (the latter in days)."""
-    return [(r, False) for r in attributes.values()] + ([(covers_days_from, True)] if covers_days_from else [])
-
-
-def describe_attributes(attributes: dict[str, str], covers_days_from: str | None) -> list[str]:
-    out = [f"carries {col} = attribute '{ref}'" for col, ref in attributes.items()]
-    if covers_days_from:
-        out.append(f"a code with attribute '{covers_days_from}' covers that many days from its date")
-    return out
-
-
 @register
-class DispensingsKind(StepKind):
+class DispensingsKind(SourceKind):
     key = "dispensings"
     model = Dispensings
     table = "pharmacy_claim"
     summary = "pharmacy fills that meet the condition, covering the dispensing date through days supply"
-
-    def predicates(self, step: Dispensings) -> list[Predicate]:
-        return [step.where]
-
-    def line_conditions(self, step: Dispensings) -> list[Predicate]:
-        return [step.where]
-
-    def dates(self, step: Any, input_dates: Any) -> set[str]:
-        return {"index_date", "start_date", "end_date"}
-
-    def map_predicates(self, step: Dispensings, fn: Any) -> Dispensings:
-        return step.model_copy(update={"where": fn(step.where)})
-
-    def attribute_sets(self, step: Dispensings) -> list[str]:
-        return [parse_attribute_ref(r)[0] for r, _ in self.attribute_refs(step)]
-
-    def attribute_refs(self, step: Dispensings) -> list[tuple[str, bool]]:
-        return attribute_refs(step.attributes, step.covers_days_from)
 
     def describe(self, node: Any, year: int) -> list[str]:
         s: Dispensings = node.step

@@ -7,14 +7,9 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from bhmeasures.kinds.base import StepKind, StepResult, register
-from bhmeasures.kinds.dispensings import (
-    attribute_refs,
-    describe_attributes,
-    parse_attribute_ref,
-)
+from bhmeasures.kinds.base import SourceKind, StepResult, describe_attributes, register
 from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
-from bhmeasures.spec.base import Predicate, StepModel
+from bhmeasures.spec.base import Predicate, StepModel, parse_attribute_ref
 
 
 class Encounters(StepModel):
@@ -55,32 +50,14 @@ class Encounters(StepModel):
 
 
 @register
-class EncountersKind(StepKind):
+class EncountersKind(SourceKind):
     key = "encounters"
     model = Encounters
     table = "medical_claim"
     summary = "medical claim lines that meet the condition, one event per claim and service date"
 
-    def predicates(self, step: Encounters) -> list[Predicate]:
-        return [step.where]
-
-    def line_conditions(self, step: Encounters) -> list[Predicate]:
-        return [step.where]
-
-    def dates(self, step: Any, input_dates: Any) -> set[str]:
-        return {"index_date", "start_date", "end_date"}
-
-    def map_predicates(self, step: Encounters, fn: Any) -> Encounters:
-        return step.model_copy(update={"where": fn(step.where)})
-
     def line_columns(self, step: Encounters) -> list[str]:
         return ["hcpcs_code"] if step.attributes or step.covers_days_from else []
-
-    def attribute_sets(self, step: Encounters) -> list[str]:
-        return [parse_attribute_ref(r)[0] for r, _ in self.attribute_refs(step)]
-
-    def attribute_refs(self, step: Encounters) -> list[tuple[str, bool]]:
-        return attribute_refs(step.attributes, step.covers_days_from)
 
     def describe(self, node: Any, year: int) -> list[str]:
         s: Encounters = node.step

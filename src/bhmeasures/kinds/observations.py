@@ -8,10 +8,9 @@ import polars as pl
 from pydantic import field_validator
 
 from bhmeasures.engine.exprs import position_in_run
-from bhmeasures.kinds.base import StepKind, StepResult, register
-from bhmeasures.kinds.dispensings import parse_attribute_ref
+from bhmeasures.kinds.base import SourceKind, StepResult, register
 from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
-from bhmeasures.spec.base import Predicate, StepModel
+from bhmeasures.spec.base import Predicate, StepModel, parse_attribute_ref
 
 
 class Observations(StepModel):
@@ -33,28 +32,13 @@ class Observations(StepModel):
 
 
 @register
-class ObservationsKind(StepKind):
+class ObservationsKind(SourceKind):
     key = "observations"
     model = Observations
     table = "observation"
 
     def needs_table(self, step: Observations) -> str | None:
         return None if step.optional else self.table
-
-    def predicates(self, step: Observations) -> list[Predicate]:
-        return [step.where]
-
-    def line_conditions(self, step: Observations) -> list[Predicate]:
-        return [step.where]
-
-    def dates(self, step: Any, input_dates: Any) -> set[str]:
-        return {"index_date", "start_date", "end_date"}
-
-    def map_predicates(self, step: Observations, fn: Any) -> Observations:
-        return step.model_copy(update={"where": fn(step.where)})
-
-    def attribute_sets(self, step: Observations) -> list[str]:
-        return [parse_attribute_ref(r)[0] for r in step.attributes.values()]
 
     def describe(self, node: Any, year: int) -> list[str]:
         s: Observations = node.step

@@ -7,7 +7,7 @@ from typing import Any
 import polars as pl
 
 from bhmeasures.engine.exprs import latest_before_in_run, starts_run, sum_in_run
-from bhmeasures.kinds.base import StepKind, StepResult, register
+from bhmeasures.kinds.base import SourceKind, StepResult, register
 from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
 from bhmeasures.spec.base import Predicate, StepModel
 
@@ -32,23 +32,11 @@ def _bill_type(code: pl.Expr) -> pl.Expr:
 
 
 @register
-class StaysKind(StepKind):
+class StaysKind(SourceKind):
     key = "stays"
     model = Stays
     table = "medical_claim"
     summary = "inpatient stays: admission to discharge, indexed on the discharge date"
-
-    def predicates(self, step: Stays) -> list[Predicate]:
-        return [step.where]
-
-    def line_conditions(self, step: Stays) -> list[Predicate]:
-        return [step.where]
-
-    def dates(self, step: Any, input_dates: Any) -> set[str]:
-        return {"index_date", "start_date", "end_date"}
-
-    def map_predicates(self, step: Stays, fn: Any) -> Stays:
-        return step.model_copy(update={"where": fn(step.where)})
 
     def describe(self, node: Any, year: int) -> list[str]:
         return ["claims with a line where", *node.step.where.describe_lines("  "),

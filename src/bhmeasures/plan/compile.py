@@ -68,7 +68,7 @@ def compile_plan(loaded: LoadedSpec, library: ValueSetLibrary, year: int) -> Mea
         kind_name = define_kind(d)
         kind, step = STEP_KINDS[kind_name], define_step(d)
         value_sets = sorted({vs for p in kind.predicates(step) for vs in p.value_sets()}
-                            | set(getattr(kind, "attribute_sets", lambda _s: [])(step)))
+                            | set(kind.attribute_sets(step)))
         nodes[name] = Node(
             name=name, kind=kind_name, step=step, inputs=tuple(kind.inputs(step)), produces=kind.produces,
             reason=step.reason or kind.default_reason(name, step, spec.event_name),

@@ -168,3 +168,12 @@ class StepModel(Model):
     """What every define may carry: the sentence written to detail.reason for events it removes."""
 
     reason: str | None = None
+
+
+def parse_attribute_ref(ref: str) -> tuple[str, str]:
+    """'Antipsychotic Medications.drug' -> ('Antipsychotic Medications', 'drug')."""
+    value_set, sep, attribute = ref.rpartition(".")
+    if not sep or not value_set.strip() or not attribute.strip():
+        msg = f"'{ref}' is not VALUE SET.attribute (e.g. 'Antipsychotic Medications.drug')"
+        raise ValueError(msg)
+    return value_set.strip(), attribute.strip()

@@ -152,7 +152,7 @@ def check_spec(loaded: LoadedSpec, library: ValueSetLibrary | None) -> list[Issu
                         f"does not carry, so '{name}' could never match a row.",
                         f"{kind.table} carries {carried}; read the codes from the table that holds them "
                         "(observations for LOINC, dispensings for NDC).")
-        for vs in getattr(kind, "attribute_sets", lambda _s: [])(step):
+        for vs in kind.attribute_sets(step):
             used_value_sets.add(vs)
             if vs not in declared:
                 add(("defines", name), f"unknown value set '{vs}' in the attributes of '{name}'.",
