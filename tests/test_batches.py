@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
+import pytest
 import tinydata
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -60,3 +61,26 @@ def _check(folder: Path, rows: list[tuple], row_group: int, batch: int, dictiona
         want = [None if v in (None, "") else v for v in df[c].to_list()]
         assert [None if v in (None, "") else v for v in got[c]] == want, c
     assert got["revenue_center_code"] == [None] * n  # a column the file lacks reads as empty
+
+
+@pytest.mark.parametrize("measures", [["FUA"], ["FUH", "FUA", "FUM", "IET"]])  # the scan reads no other column / the claim key
+def test_kept_lines_read_back_by_row_agree_with_the_scan(tmp_path: Path, measures: list[str]) -> None:
+    """On Parquet the scan reads the code columns and Polars reads the other columns of the kept rows by their
+    position afterwards: with row groups whose code columns are all empty (read as nothing), tiny row groups and
+    batches, the results are those of the same data read in one piece."""
+    import shutil
+
+    import bhmeasures
+    from bhmeasures.bundled import sample_dir
+
+    expected = bhmeasures.compute(bhmeasures.open_inputs(sample_dir()), year=2025, measures=measures)
+    folder = tmp_path / "d"
+    shutil.copytree(sample_dir(), folder)
+    med = pl.read_parquet(folder / "medical_claim.parquet")
+    codes = [c for c in med.columns if c.endswith("_code") or c.startswith("diagnosis_code")]
+    blank = med.head(2_500).with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in codes).with_columns(
+        ("BLANK" + pl.col("member_id")).alias("member_id"), ("BLANK" + pl.col("claim_id")).alias("claim_id"))
+    pq.write_table(pl.concat([blank, med]).to_arrow(), folder / "medical_claim.parquet", row_group_size=1_000)
+    got = bhmeasures.compute(bhmeasures.open_inputs(folder), year=2025, measures=measures)
+    assert got.detail.sort("rate_id", "member_id", "event_id").equals(expected.detail.sort("rate_id", "member_id", "event_id"))
+    assert got.summary.sort("rate_id", "stratifier", "stratum").equals(expected.summary.sort("rate_id", "stratifier", "stratum"))

@@ -223,12 +223,22 @@ def _ahead(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
         worker.join()
 
 
-def table_batches(inputs: Inputs, table: str, plain: list[str], codes: list[str], rows: int = BATCH_ROWS) -> Iterator[Batch]:
-    """The table's rows in batches: `plain` columns as values, `codes` columns as dictionaries (missing -> empty)."""
+def parquet_as_written(inputs: Inputs, table: str, columns: list[str]) -> Path | None:
+    """The table's Parquet file when it can be read as stored (every column with the contract's type), else
+    None (a CSV file, or columns that need converting: read through the input frame)."""
     f = inputs.files.get(table)
     path = Path(f.path) if f is not None else None
+    if path is not None and path.suffix.lower() == ".parquet" and path.exists() and _as_written(path, table, columns):
+        return path
+    return None
+
+
+def table_batches(inputs: Inputs, table: str, plain: list[str], codes: list[str], rows: int = BATCH_ROWS) -> Iterator[Batch]:
+    """The table's rows in batches, in file order: `plain` columns as values, `codes` columns as dictionaries
+    (missing -> empty)."""
     wanted = [*plain, *codes]
-    if path is not None and path.suffix.lower() == ".parquet" and path.exists() and _as_written(path, table, wanted):
+    path = parquet_as_written(inputs, table, wanted)
+    if path is not None:
         yield from _ahead(_parquet_batches(path, plain, codes, rows))
         return
     frame = inputs.frames[table]
@@ -255,6 +265,12 @@ def _parquet_batches(path: Path, plain: list[str], codes: list[str], rows: int) 
         empty = _empty_chunks(meta, rg, present_codes, names)
         read_codes = [c for c in present_codes if c not in empty]
         columns = [c for c in plain if c in names] + read_codes
+        if not columns:  # nothing to read in this row group: its rows, every code empty
+            total = meta.row_group(rg).num_rows
+            for start in range(0, total, rows):
+                n = min(rows, total - start)
+                yield Batch(n, pa.RecordBatch.from_pylist([]), {c: CodeColumn.empty(n) for c in codes})
+            continue
         for batch in pf.iter_batches(batch_size=rows, row_groups=[rg], columns=columns, use_threads=True):
             n = batch.num_rows
             frame = batch.select([c for c in plain if c in names])
