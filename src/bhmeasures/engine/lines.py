@@ -452,6 +452,8 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
     if parts:
         lines = pl.from_arrow(pa.Table.from_batches(parts))
         assert isinstance(lines, pl.DataFrame)
+        del parts  # Polars holds its own copy: the Arrow batches' memory goes back now, not at return
+        pa.default_memory_pool().release_unused()
         if late is not None and after:
             index = pl.Series("_r", np.concatenate(kept_rows), dtype=pl.UInt32)
             rest = pl.scan_parquet(late).with_row_index("_r").filter(pl.col("_r").is_in(index.implode())).select(after).collect()
@@ -467,13 +469,16 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
     leaf_only = []
     if leaf_parts:
         table = pa.concat_tables(leaf_parts)
-        # each key on its own first (set lookups in Arrow), the pair on what remains
-        for k in CLAIM_KEY:
-            table = table.filter(pc.is_in(table.column(k), value_set=lines.get_column(k).unique().to_arrow()))
+        del leaf_parts
+        # members first (a set lookup in Arrow), then the claim keys, hashing the smaller side only
+        table = table.filter(pc.is_in(table.column("member_id"), value_set=lines.get_column("member_id").unique().to_arrow()))
         joined = pl.from_arrow(table)
         assert isinstance(joined, pl.DataFrame)
-        leaf_only.append(joined.join(lines.select(*CLAIM_KEY).unique(), on=list(CLAIM_KEY), how="semi"))
-        del leaf_parts, table
+        del table
+        keys = lines.select(*CLAIM_KEY)
+        if joined.height < keys.height:
+            keys = keys.join(joined.select(*CLAIM_KEY).unique(), on=list(CLAIM_KEY), how="semi").unique()
+        leaf_only.append(joined.join(keys, on=list(CLAIM_KEY), how="semi"))
     claim_flags = claim_flags_frame(list(plan.claim_leaves), [lines, *leaf_only])
     have = set(lines.columns)
 
