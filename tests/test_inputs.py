@@ -153,3 +153,22 @@ def test_a_bad_date_is_reported_once(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.INPUT_INVALID
     assert "dispensing_date has 1 value(s) that are not dates" in result.output
     assert "is empty" not in result.output
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_a_folder_whose_name_looks_like_a_pattern_is_read_as_named(tmp_path: Path, suffix: str) -> None:
+    """Brackets and stars are ordinary characters in a folder name ("claims [2025]"), not a file pattern."""
+    import bhmeasures
+    from bhmeasures.bundled import sample_dir
+
+    folder = tmp_path / "claims [2025] *"
+    folder.mkdir()
+    for f in sample_dir().glob("*.parquet"):
+        frame = pl.read_parquet(f)
+        if suffix == "parquet":
+            frame.write_parquet(folder / f.name)
+        else:
+            frame.write_csv(folder / f"{f.stem}.csv")
+    got = bhmeasures.compute(bhmeasures.open_inputs(folder), year=2025, measures=["FUH", "IET"])
+    expected = bhmeasures.compute(bhmeasures.open_inputs(sample_dir()), year=2025, measures=["FUH", "IET"])
+    assert got.summary.sort("rate_id", "stratifier", "stratum").equals(expected.summary.sort("rate_id", "stratifier", "stratum"))

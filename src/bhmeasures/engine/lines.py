@@ -364,6 +364,7 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
 
 
 CLAIM_KEY = ("member_id", "claim_id")
+ROW = "__bhm_row"  # a file's row position, for reading kept rows back (a name no input column has)
 
 
 def claim_flags_frame(leaves_of: list[str], rows: list[pl.DataFrame]) -> pl.DataFrame:
@@ -455,8 +456,9 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
         del parts  # Polars holds its own copy: the Arrow batches' memory goes back now, not at return
         pa.default_memory_pool().release_unused()
         if late is not None and after:
-            index = pl.Series("_r", np.concatenate(kept_rows), dtype=pl.UInt32)
-            rest = pl.scan_parquet(late).with_row_index("_r").filter(pl.col("_r").is_in(index.implode())).select(after).collect()
+            index = pl.Series(ROW, np.concatenate(kept_rows), dtype=pl.UInt32)
+            rest = (pl.scan_parquet(late, glob=False).with_row_index(ROW).filter(pl.col(ROW).is_in(index.implode()))
+                    .select(after).collect())
             if rest.height != lines.height:  # the two readers disagree on the rows: a bug, never a wrong rate
                 raise AssertionError(f"{late}: {rest.height} rows read back for {lines.height} kept lines")
             lines = pl.concat([rest, lines], how="horizontal")

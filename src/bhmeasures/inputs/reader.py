@@ -476,7 +476,7 @@ def _scan(table: str, path: Path) -> _Table:
     shown = shown_path(path)
     name = path.name.lower()
     if name.endswith(".parquet"):
-        return _Table(table, shown, pl.scan_parquet(path), text=False)
+        return _Table(table, shown, pl.scan_parquet(path, glob=False), text=False)
     if name.endswith((".csv", ".csv.gz")):
         frame, problems = read_text_table(path, shown)
         return _Table(table, shown, (frame if frame is not None else pl.DataFrame()).lazy(), text=True, problems=problems)

@@ -36,7 +36,7 @@ def _records_by_csv_module(path: Path) -> pl.DataFrame:
 
 def records(path: Path) -> pl.DataFrame:
     """(line, fields) of every record of a text table, the header first."""
-    text = pl.read_csv(path, has_header=False, separator="\x1f", quote_char=None, schema={"text": pl.String},
+    text = pl.read_csv(path, glob=False, has_header=False, separator="\x1f", quote_char=None, schema={"text": pl.String},
                        empty_string_is_null=False, truncate_ragged_lines=True, raise_if_empty=False)
     quotes = text.select(pl.col("text").str.count_matches('"', literal=True).alias("q"))["q"]
     if (quotes % 2 == 1).any():
@@ -70,7 +70,7 @@ def read_text_table(path: Path, shown: str) -> tuple[pl.DataFrame | None, list[s
                         'Put values that contain commas in double quotes ("a, b").')
     if problems:
         return None, problems
-    frame = pl.read_csv(path, infer_schema=False, null_values=NULL_TEXT)
+    frame = pl.read_csv(path, glob=False, infer_schema=False, null_values=NULL_TEXT)
     duplicated = sorted({c.split("_duplicated_")[0] for c in frame.columns if "_duplicated_" in c})
     if duplicated:
         return None, [f"{shown}: column(s) {', '.join(duplicated)} appear more than once in the header; keep one of each."]

@@ -81,7 +81,7 @@ def load_results(folder: Path, entities: list[str]) -> tuple[ResultsRates | None
     file = files[0]
     try:
         # CSV cells are read as text and checked here, so that '1,5' or 'n/a' is reported, not guessed
-        summary = pl.read_parquet(file) if file.suffix == ".parquet" else pl.read_csv(file, infer_schema=False)
+        summary = pl.read_parquet(file, glob=False) if file.suffix == ".parquet" else pl.read_csv(file, glob=False, infer_schema=False)
     except Exception as e:  # noqa: BLE001 - any unreadable file is an input problem
         return None, [Issue(str(file), None, f"cannot read the summary ({type(e).__name__}: {e}).")]
     missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]

@@ -147,7 +147,7 @@ class Shuffle:
         for b in range(self.buckets):
             files = sorted((self.dir / f"b{b:05d}").glob("*.parquet"))
             if files:
-                yield b, pl.read_parquet(files).sort(order).drop("_key")
+                yield b, pl.read_parquet(files, glob=False).sort(order).drop("_key")
                 for f in files:
                     f.unlink()
 

@@ -1069,7 +1069,7 @@ def _sink(batches: Iterator[pl.DataFrame], schema: pl.Schema, target: Path, part
             files.append(parts / f"{target.stem}-{i:05d}.parquet")
             df.write_parquet(files[-1], compression="lz4", statistics=False)
         if files:
-            pl.scan_parquet(files).sink_parquet(tmp, **options)
+            pl.scan_parquet(files, glob=False).sink_parquet(tmp, **options)
         else:  # pragma: no cover - members >= 1 always yields a batch
             pl.DataFrame(schema=schema).write_parquet(tmp, **options)
         for f in files:
@@ -1154,7 +1154,7 @@ def generate_sample(members: int, seed: int, out: Path, year: int = 2025, layout
         counts["provider"] = prov.height
         prov.write_parquet(out / "provider.parquet")
         for name in ("medical_claim", "pharmacy_claim"):
-            written = pl.scan_parquet(out / f"{name}.parquet").select(pl.len()).collect().item()
+            written = pl.scan_parquet(out / f"{name}.parquet", glob=False).select(pl.len()).collect().item()
             if written != counts[name]:  # pragma: no cover - guards the streaming sink
                 msg = f"{name}.parquet has {written} rows, expected {counts[name]}"
                 raise RuntimeError(msg)
@@ -1174,7 +1174,7 @@ def _write_compact_claims(chunks: Iterator[tuple[int, pl.DataFrame, pl.DataFrame
             yield med
 
     _sink(medical_batches(), MEDICAL_SCHEMA, out / "medical_claim.parquet", parts)
-    _sink((pl.read_parquet(f) for f in rx_files), PHARMACY_SCHEMA, out / "pharmacy_claim.parquet", parts)
+    _sink((pl.read_parquet(f, glob=False) for f in rx_files), PHARMACY_SCHEMA, out / "pharmacy_claim.parquet", parts)
 
 
 def _write_full_claims(chunks: Iterator[tuple[int, pl.DataFrame, pl.DataFrame]], members: int, seed: int, year: int,
