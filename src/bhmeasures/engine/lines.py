@@ -442,10 +442,9 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
             leaf_parts.append(_claim_runs(batch.take_arrow(rows[only], list(CLAIM_KEY)), [values[k][only] for k in line_level],
                                           line_level))
             rows, values = rows[source], {k: v[source] for k, v in values.items()}
-        kept = [c for c in plain if c not in after]
-        arrays = [*batch.take_arrow(rows, kept), *(batch.codes[c].take_arrow(rows) for c in carried),
+        arrays = [*batch.take_arrow(rows, decide), *(batch.codes[c].take_arrow(rows) for c in carried),
                   *(pa.array(values[k]) for k in exact)]
-        parts.append(pa.RecordBatch.from_arrays(arrays, names=[*kept, *carried, *exact]))
+        parts.append(pa.RecordBatch.from_arrays(arrays, names=[*decide, *carried, *exact]))
         if late is not None:
             kept_rows.append(rows + start)
     plan.code_use["medical_claim"] = luts.use
