@@ -148,3 +148,16 @@ def test_validate_wants_whole_days(toy: tuple[Path, Path]) -> None:
     (vs / "injections.csv").write_text(SETS["injections.csv"].replace("days_supply=14", "days_supply=two weeks"))
     _, issues = bhmeasures.validate([spec], [vs])
     assert any("'days_supply' must be a whole number of days" in str(i) and "J2794" in str(i) for i in issues), issues
+
+
+@pytest.mark.parametrize("change", [
+    ("covers_days_from: Toy Injections.days_supply", "covers_days_from: Toy Injections"),  # encounters
+    ("attributes: {drug: Toy Fills.drug}", "attributes: {drug: Toy Fills}"),  # dispensings
+])
+def test_validate_names_a_reference_that_is_not_value_set_dot_attribute(toy: tuple[Path, Path],
+                                                                       change: tuple[str, str]) -> None:
+    spec, vs = toy
+    spec.write_text(SPEC.replace(*change, 1))
+    _, issues = bhmeasures.validate([spec], [vs])
+    wrong = change[1].split(": ")[-1].strip("{}")
+    assert any(f"'{wrong}' is not VALUE SET.attribute" in str(i) and "TOYLAI.yaml:" in str(i) for i in issues), issues

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from bhmeasures.engine.exprs import position_in_run
 from bhmeasures.kinds.base import SourceKind, StepResult, describe_attributes, register
 from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
-from bhmeasures.spec.base import Predicate, StepModel, parse_attribute_ref
+from bhmeasures.spec.base import AttributeRef, Predicate, StepModel
 
 
 class Dispensings(StepModel):
@@ -24,22 +24,8 @@ class Dispensings(StepModel):
     """
 
     where: Predicate
-    attributes: dict[str, str] = Field(default_factory=dict)
-    covers_days_from: str | None = None
-
-    @field_validator("attributes")
-    @classmethod
-    def _refs(cls, v: dict[str, str]) -> dict[str, str]:
-        for ref in v.values():
-            parse_attribute_ref(ref)
-        return v
-
-    @field_validator("covers_days_from")
-    @classmethod
-    def _days_ref(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_attribute_ref(v)
-        return v
+    attributes: dict[str, AttributeRef] = Field(default_factory=dict)
+    covers_days_from: AttributeRef | None = None
 
 
 @register

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from bhmeasures.kinds.base import SourceKind, StepResult, describe_attributes, register
 from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
-from bhmeasures.spec.base import Predicate, StepModel, parse_attribute_ref
+from bhmeasures.spec.base import AttributeRef, Predicate, StepModel
 
 
 class Encounters(StepModel):
@@ -31,22 +31,8 @@ class Encounters(StepModel):
     where: Predicate
     one_per: Literal["claim", "day"] = "claim"
     units_as_events: bool = False
-    attributes: dict[str, str] = Field(default_factory=dict)
-    covers_days_from: str | None = None
-
-    @field_validator("attributes")
-    @classmethod
-    def _refs(cls, v: dict[str, str]) -> dict[str, str]:
-        for ref in v.values():
-            parse_attribute_ref(ref)
-        return v
-
-    @field_validator("covers_days_from")
-    @classmethod
-    def _days_ref(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_attribute_ref(v)
-        return v
+    attributes: dict[str, AttributeRef] = Field(default_factory=dict)
+    covers_days_from: AttributeRef | None = None
 
 
 @register

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from pydantic import field_validator
 
 from bhmeasures.engine.exprs import position_in_run
 from bhmeasures.kinds.base import SourceKind, StepResult, register
 from bhmeasures.kinds.events import EVENT_SCHEMA, empty_events
-from bhmeasures.spec.base import Predicate, StepModel, parse_attribute_ref
+from bhmeasures.spec.base import AttributeRef, Predicate, StepModel
 
 
 class Observations(StepModel):
@@ -20,15 +19,8 @@ class Observations(StepModel):
     of value sets (an instrument's positive threshold, whether it is brief), as `column: VALUE SET.attribute`."""
 
     where: Predicate
-    attributes: dict[str, str] = {}
+    attributes: dict[str, AttributeRef] = {}
     optional: bool = False  # true: the measure runs without an observation table (this step then finds none)
-
-    @field_validator("attributes")
-    @classmethod
-    def _refs(cls, v: dict[str, str]) -> dict[str, str]:
-        for ref in v.values():
-            parse_attribute_ref(ref)
-        return v
 
 
 @register

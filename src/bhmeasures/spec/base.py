@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from bhmeasures.spec.dates import Window, parse_window
 
@@ -177,3 +177,12 @@ def parse_attribute_ref(ref: str) -> tuple[str, str]:
         msg = f"'{ref}' is not VALUE SET.attribute (e.g. 'Antipsychotic Medications.drug')"
         raise ValueError(msg)
     return value_set.strip(), attribute.strip()
+
+
+def _attribute_ref(ref: str) -> str:
+    parse_attribute_ref(ref)
+    return ref
+
+
+# `VALUE SET.attribute`, checked where a spec is read (a step's `attributes` values, `covers_days_from`)
+AttributeRef = Annotated[str, AfterValidator(_attribute_ref)]
