@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from bhmeasures.sample.draws import first_enrollment, pick
+
 SCHIZOPHRENIA_SHARE = 0.012  # adults with schizophrenia or schizoaffective disorder
 SCHIZOPHRENIA_PATTERNS = {  # treatment pattern -> share of the cohort
     "oral_steady": 0.38, "oral_gaps": 0.22, "switch": 0.10, "injection": 0.15, "single_fill": 0.07, "untreated": 0.08,
@@ -89,23 +91,12 @@ def _series(rng: np.random.Generator, first: np.ndarray, n: np.ndarray, step: np
     return h, first[h] + run - run[(np.cumsum(n) - n)[h]]
 
 
-def _pick(rng: np.random.Generator, shares: dict[Any, float] | tuple[float, ...], k: int) -> np.ndarray:
-    p = np.array(list(shares.values()) if isinstance(shares, dict) else shares, dtype=np.float64)
-    return rng.choice(len(p), size=k, p=p / p.sum())
-
-
-def _first_enrollment(elig: pl.DataFrame) -> np.ndarray:
-    """Days since 1970 of each member's earliest enrollment start, in the chunk's member order."""
-    first = elig.group_by("member_id", maintain_order=True).agg(pl.col("enrollment_start_date").min())
-    return first["enrollment_start_date"].cast(pl.Int32).to_numpy().astype(np.int64)
-
-
 def add_cohorts(chunk: Any, elig: pl.DataFrame) -> None:
     """Add both cohorts' claims and fills to a generator chunk (`generate._Chunk`)."""
     from bhmeasures.sample import generate as g
 
     _schizophrenia(chunk, g)
-    _depression(chunk, g, _first_enrollment(elig))
+    _depression(chunk, g, first_enrollment(elig))
 
 
 def _dx(g: Any, rng: np.random.Generator, codes: tuple[str, ...], k: int) -> np.ndarray:
@@ -129,13 +120,13 @@ def _schizophrenia(chunk: Any, g: Any) -> None:
     dem = rng.random(k) < DEMENTIA_SHARE
     chunk.emit("dementia_visit", m[dem], y0 + rng.integers(0, 365, int(dem.sum())), dx1=_dx(g, rng, DX_DEMENTIA, int(dem.sum())))
 
-    pattern = _pick(rng, SCHIZOPHRENIA_PATTERNS, k)
+    pattern = pick(rng, SCHIZOPHRENIA_PATTERNS, k)
     names = list(SCHIZOPHRENIA_PATTERNS)
     start = y0 + rng.integers(0, 300, k)
     lo, hi = chunk.ndc_ranges["antipsychotic_oral"]
     drug = rng.integers(lo, hi, k)
     ds_vals = np.array(list(ORAL_DAYS_SUPPLY))
-    ds = ds_vals[_pick(rng, ORAL_DAYS_SUPPLY, k)]
+    ds = ds_vals[pick(rng, ORAL_DAYS_SUPPLY, k)]
     to_end = (y1 - start) // ds + 2  # enough refills to reach December 31 (the rest are dropped)
 
     def oral(sel: np.ndarray, n: np.ndarray, jitter: tuple[int, int], first: np.ndarray, ndc: np.ndarray,
@@ -162,7 +153,7 @@ def _schizophrenia(chunk: Any, g: Any) -> None:
             oral(sel, np.maximum((y1 - switch_day) // 30 + 1, 1), (-3, 8), switch_day, other, np.full(int(sel.sum()), 30))
         else:  # long-acting injections, a few of them late
             s = int(sel.sum())
-            which = _pick(rng, INJECTION_SHARES, s)
+            which = pick(rng, INJECTION_SHARES, s)
             days = np.array([d for _, d, _ in INJECTIONS])[which]
             h, when = _series(rng, start[sel], (y1 - start[sel]) // days + 2, days, (-2, 6))
             late = rng.random(len(h)) < 0.08
@@ -193,14 +184,14 @@ def _depression(chunk: Any, g: Any, enrolled_from: np.ndarray) -> None:
     lo, hi = chunk.ndc_ranges["antidepressant"]
     drug = rng.integers(lo, hi, k)
     # a major depression visit on the start date, within 60 days of it, or just outside
-    timing = _pick(rng, DIAGNOSIS_TIMING, k)
+    timing = pick(rng, DIAGNOSIS_TIMING, k)
     offset = np.select([timing == 0, timing == 1], [0, rng.integers(-60, 61, k)], rng.integers(61, 91, k))
     chunk.emit("dep_visit", m, start + offset, dx1=_dx(g, rng, DX_MAJOR_DEPRESSION, k))
     # an earlier antidepressant within 105 days: no negative medication history
     prior = rng.random(k) < POSITIVE_HISTORY_SHARE
     chunk.add_rx(m[prior], (start - rng.integers(20, 105, k))[prior], drug[prior], np.full(int(prior.sum()), 30))
 
-    pattern = _pick(rng, DEPRESSION_PATTERNS, k)
+    pattern = pick(rng, DEPRESSION_PATTERNS, k)
     for i, name in enumerate(DEPRESSION_PATTERNS):
         sel = pattern == i
         s = int(sel.sum())

@@ -49,6 +49,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from bhmeasures.sample.draws import first_enrollment, pick
+
 # --- ongoing care (members of generate.CHRONIC_BH_SHARES["sud"]) ---
 ONGOING_SUD_VISITS_PER_MY = 10.0  # their visits in the year before (January 1 or enrollment through December 31)
 ONGOING_SUD_EXTRA_VISITS_PER_MY = 6.0  # added to the background's CHRONIC_BH_VISITS_PER_MY (4) in the year
@@ -159,17 +161,6 @@ MOUD_NDC_CLASSES = {"buprenorphine": ("sud_buprenorphine_naloxone", "sud_bupreno
 BUPRENORPHINE_DAYS_SUPPLY = {7: 0.35, 14: 0.35, 30: 0.30}
 
 
-def _pick(rng: np.random.Generator, shares: dict[Any, float] | tuple[float, ...], k: int) -> np.ndarray:
-    p = np.array(list(shares.values()) if isinstance(shares, dict) else shares, dtype=np.float64)
-    return rng.choice(len(p), size=k, p=p / p.sum())
-
-
-def _first_enrollment(elig: pl.DataFrame) -> np.ndarray:
-    """Days since 1970 of each member's earliest enrollment start, in the chunk's member order."""
-    first = elig.group_by("member_id", maintain_order=True).agg(pl.col("enrollment_start_date").min())
-    return first["enrollment_start_date"].cast(pl.Int32).to_numpy().astype(np.int64)
-
-
 def _series(rng: np.random.Generator, first: np.ndarray, last: np.ndarray, gap_lo: int | np.ndarray,
             gap_hi: int | np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
     """Services of each course i: the first on first[i], then one every gap_lo..gap_hi days (numbers, or one per
@@ -187,7 +178,7 @@ def plant(chunk: Any, elig: pl.DataFrame) -> None:
     """Add ongoing SUD care history and new SUD episodes with their treatment to a chunk (`generate._Chunk`)."""
     from bhmeasures.sample import generate as g
 
-    enrolled_from = _first_enrollment(elig)
+    enrolled_from = first_enrollment(elig)
     _ongoing_care(chunk, g, enrolled_from)
     _new_episodes(chunk, g, enrolled_from)
 
@@ -227,7 +218,7 @@ def _new_episodes(chunk: Any, g: Any, enrolled_from: np.ndarray) -> None:
     if k == 0:
         return
     adolescent = chunk.age[m] < 18
-    cohort = np.where(adolescent, _pick(rng, COHORT_SHARES["13-17"], k), _pick(rng, COHORT_SHARES["18+"], k))
+    cohort = np.where(adolescent, pick(rng, COHORT_SHARES["13-17"], k), pick(rng, COHORT_SHARES["18+"], k))
     pools = [g._POOLS[f"sud_{c}"][0] for c in COHORTS]  # uniform pools
     dx1 = np.zeros(k, np.int32)
     dx2 = np.zeros(k, np.int32)
@@ -240,7 +231,7 @@ def _new_episodes(chunk: Any, g: Any, enrolled_from: np.ndarray) -> None:
     # the index service; `anchor` is the episode date (the discharge for stays)
     setting = np.zeros(k, np.int64)
     for c, name in enumerate(COHORTS):
-        setting = np.where(cohort == c, _pick(rng, SETTING_SHARES[name], k), setting)
+        setting = np.where(cohort == c, pick(rng, SETTING_SHARES[name], k), setting)
     names = list(EPISODE_SETTINGS)
     anchor = day.copy()
     for s, name in enumerate(names):
@@ -256,7 +247,7 @@ def _new_episodes(chunk: Any, g: Any, enrolled_from: np.ndarray) -> None:
     course_names = list(COURSES)
     for c, name in enumerate(COHORTS):
         shares = COURSE_SHARES[name]
-        picked = np.array([course_names.index(x) for x in shares])[_pick(rng, shares, k)]
+        picked = np.array([course_names.index(x) for x in shares])[pick(rng, shares, k)]
         course = np.where(cohort == c, picked, course)
     medication = np.isin(course, [course_names.index(x) for x in MEDICATION_COURSES])
     p_start = np.where(medication, MEDICATION_START_WITHIN_14_DAYS,
@@ -295,7 +286,7 @@ def _course(chunk: Any, g: Any, name: str, m: np.ndarray, first: np.ndarray, sam
         if medication == "naltrexone":  # monthly fills alongside counseling
             ds = np.full(k, 30)
         elif medication == "buprenorphine":
-            ds = np.array(list(BUPRENORPHINE_DAYS_SUPPLY))[_pick(rng, BUPRENORPHINE_DAYS_SUPPLY, k)]
+            ds = np.array(list(BUPRENORPHINE_DAYS_SUPPLY))[pick(rng, BUPRENORPHINE_DAYS_SUPPLY, k)]
             # an induction visit on the first fill, unless the index visit was it; then follow-up visits
             visit_first = first + np.where(same_day, rng.integers(gap[0], gap[1] + 1, k), 0)
         else:  # one week of tablets, then the monthly injection
@@ -305,7 +296,7 @@ def _course(chunk: Any, g: Any, name: str, m: np.ndarray, first: np.ndarray, sam
         # refilled as the supply runs out, a few days early or late
         h, days = _series(rng, first, last_fill, ds - 3, ds + 3, MAX_SERVICES)
         chunk.add_rx(m[h], days, ndc[h], ds[h])
-    kind = _pick(rng, kinds, k)
+    kind = pick(rng, kinds, k)
     if name == "buprenorphine":  # some practices bill the monthly bundles instead: G2086, then G2087 monthly
         monthly = rng.random(k) < OBOT_MONTHLY_SHARE
         kind[monthly] = -1
