@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bhmeasures.engine.codes import CodeIndex
-from bhmeasures.engine.linetests import LineTests, compile_condition
+from bhmeasures.engine.linetests import LineTests, Node, compile_condition
 from bhmeasures.inputs import Inputs
 from bhmeasures.inputs.batches import Batch, CodeColumn, parquet_as_written, table_batches
 from bhmeasures.inputs.observation import ROW_INDEX, code_type_key
@@ -189,10 +189,26 @@ class _Tables:
     values: pl.Series
     masks: list[np.ndarray]
     present: np.ndarray
+    # per chunk's bits of an anchor: whether each value's masks hold any of them (built once per dictionary)
+    _hot: dict[tuple[int, ...], np.ndarray | None] = field(default_factory=dict)
+    _in_any: np.ndarray | None = None
 
     @property
     def in_any(self) -> np.ndarray:
-        return np.logical_or.reduce([m != 0 for m in self.masks]) if self.masks else np.zeros(len(self.present), dtype=bool)
+        if self._in_any is None:
+            self._in_any = (np.logical_or.reduce([m != 0 for m in self.masks]) if self.masks
+                            else np.zeros(len(self.present), dtype=bool))
+        return self._in_any
+
+    def hot(self, bits: tuple[int, ...]) -> np.ndarray | None:
+        """Per value, whether its masks hold any of `bits` (one entry per chunk); None when no value does."""
+        if bits not in self._hot:
+            out = np.zeros(len(self.present), dtype=bool)
+            for mask, b in zip(self.masks, bits, strict=True):
+                if b:
+                    out |= (mask & np.uint64(b)) != 0
+            self._hot[bits] = out if out.any() else None
+        return self._hot[bits]
 
 
 @dataclass
@@ -243,7 +259,7 @@ class _DictionaryMasks:
         if use.matched or not len(col.codes):
             return
         use.filled = True
-        if tables.in_any[col.codes].any():
+        if tables.in_any.any() and tables.in_any[col.codes].any():
             use.matched = True
         elif len(use.examples) < 3:
             seen = col.values.gather(pl.Series(np.unique(col.codes)[:3], dtype=pl.UInt32)).to_list()
@@ -310,7 +326,10 @@ class _DictionaryMasks:
         return out
 
 
-def _or_into(target: np.ndarray, col: CodeColumn, table: np.ndarray) -> None:
+def _or_into(target: np.ndarray, col: CodeColumn, table: np.ndarray, at: np.ndarray | None) -> None:
+    if at is not None:
+        target |= col.lookup_at(table, at)
+        return
     rows, values = col.lookup(table)
     if rows is None:
         target |= values
@@ -318,10 +337,11 @@ def _or_into(target: np.ndarray, col: CodeColumn, table: np.ndarray) -> None:
         target[rows] |= values
 
 
-def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _DictionaryMasks) -> dict[str, np.ndarray]:
-    """The mask columns `_exact` conditions read, for every row of the batch."""
+def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _DictionaryMasks,
+                 at: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The mask columns `_exact` conditions read, for every row of the batch (or the rows `at` only)."""
     out: dict[str, np.ndarray] = {}
-    n = batch.rows
+    n = batch.rows if at is None else len(at)
     for family in sorted(families):
         chunks = range(codes.chunks(family))
         if family == "dx":
@@ -330,10 +350,10 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
             for chunk in chunks:
                 principal = np.zeros(n, dtype=np.uint64)
                 if dx:
-                    _or_into(principal, batch.codes[dx[0]], tables[dx[0]].masks[chunk])
+                    _or_into(principal, batch.codes[dx[0]], tables[dx[0]].masks[chunk], at)
                 anyx = principal.copy()
                 for c in dx[1:]:
-                    _or_into(anyx, batch.codes[c], tables[c].masks[chunk])
+                    _or_into(anyx, batch.codes[c], tables[c].masks[chunk], at)
                 out[f"_m_dxp_{chunk}"], out[f"_m_dxany_{chunk}"] = principal, anyx
         elif family == "taxonomy":
             # the rendering provider's taxonomy: the claim line's, else the provider table's by rendering, then billing NPI
@@ -343,6 +363,11 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
             ms = [np.zeros(n, dtype=np.uint64) for _ in chunks]
             for c in reversed(cols):  # a column earlier in the list overwrites the later ones where it has a taxonomy
                 col = batch.codes[c]
+                if at is not None:
+                    has = col.lookup_at(tables[c].present, at)
+                    for chunk in chunks:
+                        np.copyto(ms[chunk], col.lookup_at(tables[c].masks[chunk], at), where=has)
+                    continue
                 rows, has = col.lookup(tables[c].present)
                 for chunk in chunks:
                     _, values = col.lookup(tables[c].masks[chunk])
@@ -358,9 +383,57 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
             for chunk in chunks:
                 m = np.zeros(n, dtype=np.uint64)
                 for c in cols:
-                    _or_into(m, batch.codes[c], tables[c].masks[chunk])
+                    _or_into(m, batch.codes[c], tables[c].masks[chunk], at)
                 out[f"_m_{family}_{chunk}"] = m
     return out
+
+
+def _anchor_rows(batch: Batch, anchor: Node, codes: CodeIndex, luts: _DictionaryMasks) -> np.ndarray | None:
+    """The rows that pass an anchor made of value-set bits only, found without building any row's masks: per
+    column, a true/false entry per distinct code (does its mask hold an anchor bit?) looked up per row, and a
+    mostly empty column is looked up at its filled rows only. None for an anchor that tests anything else."""
+    if anchor.op == "false":
+        return np.zeros(0, dtype=np.int64)
+    if anchor.op != "bits":
+        return None
+    n = batch.rows
+    found = np.zeros(n, dtype=bool)
+    # per mask column name without its chunk: the bits per chunk
+    wanted: dict[str, list[int]] = {}
+    for name, bits in anchor.bits.items():
+        base, position = name.rsplit("_", 1)
+        per_chunk = wanted.setdefault(base, [0] * codes.chunks(_MASK_FAMILY.get(base, base[3:])))
+        per_chunk[int(position)] |= bits
+    if "_m_taxonomy" in wanted:  # the rendering provider's taxonomy is a coalesce: its masks are built whole
+        taxonomy_bits = wanted.pop("_m_taxonomy")
+        masks = _batch_masks(batch, {"taxonomy"}, codes, luts)
+        for chunk, b in enumerate(taxonomy_bits):
+            if b:
+                found |= (masks[f"_m_taxonomy_{chunk}"] & np.uint64(b)) != 0
+    by_column: dict[tuple[str, str], tuple[int, ...]] = {}
+    dx = [c for c in DX_COLUMNS if c in batch.codes]
+    for base, per_chunk in wanted.items():
+        family = _MASK_FAMILY.get(base, base[3:])
+        cols = (dx[:1] if base == "_m_dxp" else dx) if family == "dx" else [c for c in FAMILY_COLUMNS[family] if c in batch.codes]
+        for c in cols:
+            old = by_column.get((family, c), (0,) * len(per_chunk))
+            by_column[(family, c)] = tuple(a | b for a, b in zip(old, per_chunk, strict=True))
+    for family in sorted({f for f, _ in by_column}):
+        columns = {c: batch.codes[c] for f, c in by_column if f == family}
+        tables = luts.family_tables(columns, family)
+        for c, col in columns.items():
+            table = tables[c].hot(by_column[(family, c)]) if len(col.codes) else None
+            if table is None:  # no row has a value, or no value of the column's dictionary can pass
+                continue
+            rows, hot = col.lookup(table)
+            if rows is None:
+                found |= hot
+            else:
+                found[rows[hot]] = True
+    return np.flatnonzero(found)
+
+
+_MASK_FAMILY = {"_m_dxp": "dx", "_m_dxany": "dx"}
 
 
 CLAIM_KEY = ("member_id", "claim_id")
@@ -429,10 +502,13 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
     leaf_parts: list[pa.Table] = []  # lines that meet only a line-level claim leaf: claim key and flags
     for batch in table_batches(inputs, "medical_claim", decide, sorted(code_columns)):
         start, offset = offset, offset + batch.rows
-        masks = _batch_masks(batch, families, plan.codes, luts)
+        # after the first batch has chosen the anchor, masks are built for the rows that pass it only
+        at = _anchor_rows(batch, tests.anchor, plan.codes, luts) if tests.anchor is not None else None
+        masks = _batch_masks(batch, families, plan.codes, luts, at)
         if uses_claim_type and "claim_type" in batch.columns:
-            masks["claim_type"] = batch.column("claim_type").str.to_lowercase().to_numpy()
-        rows, values = tests.run(masks, batch.rows)
+            types = batch.column("claim_type")
+            masks["claim_type"] = (types if at is None else types.gather(at)).str.to_lowercase().to_numpy()
+        rows, values = tests.run(masks, batch.rows) if at is None else tests.run_at(masks, at)
         if not len(rows):
             continue
         source = np.logical_or.reduce([values[k] for k in plan.medical_sources])

@@ -144,9 +144,12 @@ class LineTests:
         if self.anchor is None:
             self.anchor = self._choose_anchor(masks, n)
         candidates = np.flatnonzero(self.anchor.evaluate(masks, {}, n))
-        narrowed = {k: v[candidates] for k, v in masks.items()}
+        return self.run_at({k: v[candidates] for k, v in masks.items()}, candidates)
+
+    def run_at(self, masks: Masks, at: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """`run` on lines already narrowed to the positions `at` (`masks` holds their values only)."""
         memo: dict[str, np.ndarray] = {}
-        m = len(candidates)
-        values = {name: node.evaluate(narrowed, memo, m) for name, node in self.exact.items()}
+        m = len(at)
+        values = {name: node.evaluate(masks, memo, m) for name, node in self.exact.items()}
         kept = np.logical_or.reduce([values[k] for k in self.keep]) if self.keep else np.zeros(m, dtype=bool)
-        return candidates[kept], {name: v[kept] for name, v in values.items()}
+        return at[kept], {name: v[kept] for name, v in values.items()}

@@ -60,6 +60,31 @@ class CodeColumn:
         """(rows, table entry of each row's value) for the rows that have a value (rows None: every row)."""
         return self.rows, table[self.codes]
 
+    def lookup_at(self, table: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The table entry of each given row's value; the zero entry where the row is empty."""
+        if self.rows is None:
+            return table[self.codes[at]]
+        has, codes = self._at(at)
+        out = np.zeros(len(at), dtype=table.dtype)
+        out[has] = table[codes]
+        return out
+
+    def _at(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(which of the rows `at` have a value, their values' positions), kept for the next table of the same rows."""
+        memo = self.__dict__.get("_at_memo")
+        if memo is not None and memo[0] is at:
+            return memo[1], memo[2]
+        if len(self.rows):  # type: ignore[arg-type]  # only called on a sparse column
+            rows = self.rows
+            assert rows is not None
+            pos = np.minimum(np.searchsorted(rows, at), len(rows) - 1)
+            has = rows[pos] == at
+            codes = self.codes[pos[has]]
+        else:
+            has, codes = np.zeros(len(at), dtype=bool), self.codes
+        self.__dict__["_at_memo"] = (at, has, codes)
+        return has, codes
+
     def take_arrow(self, rows: np.ndarray) -> pa.Array:
         """The values of some rows as Arrow text (null where empty)."""
         idx = self.index()[rows]
@@ -162,9 +187,28 @@ def _code_column(arr: pa.Array | pa.ChunkedArray, column: str, dictionaries: _Di
     codes = raw.astype(np.int32, copy=False)
     if arr.null_count == 0:
         return CodeColumn(values, None, codes, n, text)
-    valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=indices.offset + n, bitorder="little")
-    rows = np.flatnonzero(valid[indices.offset:])
+    rows = _valid_rows(validity, indices.offset, n, arr.null_count)
     return CodeColumn(values, rows, codes[rows], n, text)
+
+
+_BIT = np.arange(64, dtype=np.int64)
+
+
+def _valid_rows(validity: pa.Buffer, offset: int, n: int, nulls: int) -> np.ndarray:
+    """Positions of the set bits of a validity bitmap. A mostly empty column (diagnosis positions past the
+    first few, procedure codes) is looked at 64 rows at a time and only its non-zero words are unpacked."""
+    if nulls * 4 < n * 3 or offset % 64:
+        valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=offset + n, bitorder="little")
+        return np.flatnonzero(valid[offset:])
+    start, nbytes = offset // 8, (n + 7) // 8
+    raw = np.zeros((nbytes + 7) // 8 * 8, dtype=np.uint8)
+    raw[:nbytes] = np.frombuffer(validity, dtype=np.uint8, count=start + nbytes)[start:]
+    if n % 8:  # bits past the last row are undefined
+        raw[nbytes - 1] &= (1 << (n % 8)) - 1
+    words = raw.view(np.uint64)
+    filled = np.flatnonzero(words)
+    bits = np.unpackbits(words[filled].view(np.uint8), bitorder="little").reshape(-1, 64).view(bool)
+    return (filled[:, None] * 64 + _BIT)[bits]
 
 
 def _empty_chunks(meta: pq.FileMetaData, rg: int, columns: list[str], names: list[str]) -> set[str]:
