@@ -59,7 +59,7 @@ def _check(folder: Path, rows: list[tuple], row_group: int, batch: int, dictiona
             got[c].extend(None if i < 0 else col.values[int(i)] for i in index)
             # looked up at some rows only (the rows that passed the anchor): each row's entry, zero where empty
             at = np.flatnonzero(np.arange(b.rows) % 3 != 1)
-            entries = col.lookup_at(np.arange(1, len(col.values) + 1), at)
+            entries = col.lookup_at(np.append(np.arange(1, len(col.values) + 1), 0), at)  # tables end with the empty value's entry
             assert entries.tolist() == [int(i) + 1 if i >= 0 else 0 for i in index[at]]
     assert got["claim_id"] == df["claim_id"].to_list()
     for c in ("diagnosis_code_1", "hcpcs_code", "diagnosis_code_9", "procedure_code_1"):

@@ -211,6 +211,12 @@ class _Tables:
         return self._hot[bits]
 
 
+# Arrow scalars made once: a Python value handed to a pyarrow compute function is converted on every call, and
+# that conversion tries to import dateutil, which costs a search of the import path each time it is missing
+_NOT_KNOWN = pa.scalar(-1, pa.int32())
+_FALSE = pa.scalar(False)
+
+
 @dataclass
 class _Known:
     """Every distinct value of one code family seen so far, with its masks: a new row group's dictionary costs a
@@ -249,10 +255,10 @@ class _DictionaryMasks:
         return self.exprs[family]
 
     def _taxonomies(self, values: pl.Series) -> pl.Series:
-        keys = list(self.npi_taxonomy)
-        if not keys:
-            return pl.Series([None] * len(values), dtype=pl.String)
-        return values.replace_strict(keys, [self.npi_taxonomy[k] for k in keys], default=None, return_dtype=pl.String)
+        # only the NPIs not seen before come here, a few per row group: a dictionary probe each beats building a
+        # replacement table of every provider per call
+        get = self.npi_taxonomy.get
+        return pl.Series([get(v) for v in values.to_list()], dtype=pl.String)
 
     def _note_use(self, name: str, col: CodeColumn, tables: _Tables) -> None:
         use = self.use.setdefault(name, CodeUse())
@@ -262,7 +268,8 @@ class _DictionaryMasks:
         if tables.in_any.any() and tables.in_any[col.codes].any():
             use.matched = True
         elif len(use.examples) < 3:
-            seen = col.values.gather(pl.Series(np.unique(col.codes)[:3], dtype=pl.UInt32)).to_list()
+            distinct = np.unique(col.codes)
+            seen = col.values.gather(pl.Series(distinct[distinct < len(col.values)][:3], dtype=pl.UInt32)).to_list()
             use.examples = list(dict.fromkeys([*use.examples, *seen]))[:3]
 
     def _empty(self, family: str) -> _Tables:
@@ -292,11 +299,11 @@ class _DictionaryMasks:
             known.grow(fresh, [np.ascontiguousarray(table[:, chunk]) for chunk in chunks], table[:, -1] != 0)
             ids = known.ids(arrow)
         # id 0 is the empty value; known value i is id i + 1
-        at = pc.fill_null(pc.add(ids, 1), 0).to_numpy(zero_copy_only=False)
+        at = pc.fill_null(ids, _NOT_KNOWN).to_numpy() + 1
         out = []
         start = 0
         for col in columns:
-            part = at[start:start + len(col.arrow)]
+            part = np.append(at[start:start + len(col.arrow)], 0)  # and the empty value's entry, last
             start += len(col.arrow)
             out.append(_Tables(col.values, [m[part] for m in known.masks], known.present[part]))
         return out
@@ -326,7 +333,10 @@ class _DictionaryMasks:
         return out
 
 
-def _or_into(target: np.ndarray, col: CodeColumn, table: np.ndarray, at: np.ndarray | None) -> None:
+def _or_into(target: np.ndarray, col: CodeColumn, tables: _Tables, chunk: int, at: np.ndarray | None) -> None:
+    if not tables.in_any.any():  # no value of this dictionary is in any value set: nothing to look up
+        return
+    table = tables.masks[chunk]
     if at is not None:
         target |= col.lookup_at(table, at)
         return
@@ -350,10 +360,10 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
             for chunk in chunks:
                 principal = np.zeros(n, dtype=np.uint64)
                 if dx:
-                    _or_into(principal, batch.codes[dx[0]], tables[dx[0]].masks[chunk], at)
+                    _or_into(principal, batch.codes[dx[0]], tables[dx[0]], chunk, at)
                 anyx = principal.copy()
                 for c in dx[1:]:
-                    _or_into(anyx, batch.codes[c], tables[c].masks[chunk], at)
+                    _or_into(anyx, batch.codes[c], tables[c], chunk, at)
                 out[f"_m_dxp_{chunk}"], out[f"_m_dxany_{chunk}"] = principal, anyx
         elif family == "taxonomy":
             # the rendering provider's taxonomy: the claim line's, else the provider table's by rendering, then billing NPI
@@ -383,7 +393,7 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
             for chunk in chunks:
                 m = np.zeros(n, dtype=np.uint64)
                 for c in cols:
-                    _or_into(m, batch.codes[c], tables[c].masks[chunk], at)
+                    _or_into(m, batch.codes[c], tables[c], chunk, at)
                 out[f"_m_{family}_{chunk}"] = m
     return out
 
@@ -458,7 +468,7 @@ def _claim_runs(keys: list[pa.Array], flags: list[np.ndarray], names: list[str])
     where they do not, the rows stay apart and are merged after the scan)."""
     same = np.ones(max(len(keys[0]) - 1, 0), dtype=bool)
     for k in keys:
-        same &= pc.fill_null(pc.equal(k[1:], k[:-1]), False).to_numpy(zero_copy_only=False)
+        same &= pc.fill_null(pc.equal(k[1:], k[:-1]), _FALSE).to_numpy(zero_copy_only=False)
     starts = np.flatnonzero(np.concatenate([[True], ~same]))
     index = pa.array(starts)
     return pa.table([*(k.take(index) for k in keys), *(pa.array(np.logical_or.reduceat(f, starts)) for f in flags)],

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Full, Queue
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -29,6 +30,7 @@ from bhmeasures.inputs.reader import Inputs
 from bhmeasures.inputs.schema import DATE, FLOAT, INT, STR, column_types
 
 BATCH_ROWS = 131_072
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,8 +40,10 @@ class CodeColumn:
     work on them is proportional to the values they hold, not to the rows of the batch."""
 
     values: pl.Series  # String; the same object for every batch that shares the dictionary
-    rows: np.ndarray | None  # positions of the rows with a value; None when every row has one
-    codes: np.ndarray  # int32 position in `values`, for each row in `rows` (or each row)
+    rows: np.ndarray | None  # positions of the rows with a value; None when every row is listed in `codes`
+    # int32 position in `values` for each row in `rows`, or for each row, len(values) where it is empty: every
+    # lookup table has one entry more than the dictionary, the empty value's
+    codes: np.ndarray
     n: int  # rows in the batch
     arrow: pa.Array  # `values` as an Arrow large_string array
 
@@ -51,7 +55,7 @@ class CodeColumn:
     def index(self) -> np.ndarray:
         """Per row, the position of its value (-1 for empty)."""
         if self.rows is None:
-            return self.codes
+            return np.where(self.codes == len(self.values), -1, self.codes)
         out = np.full(self.n, -1, dtype=np.int32)
         out[self.rows] = self.codes
         return out
@@ -183,10 +187,11 @@ def _code_column(arr: pa.Array | pa.ChunkedArray, column: str, dictionaries: _Di
     values, text = dictionaries.values(column, arr.dictionary)
     indices = arr.indices
     validity, data = indices.buffers()[:2]
+    if arr.null_count * 4 < n * 3:  # mostly filled: every row listed, the empty ones as the entry after the last value
+        filled = pc.fill_null(indices, pa.scalar(len(values), indices.type)) if arr.null_count else indices
+        return CodeColumn(values, None, filled.to_numpy().astype(np.int32, copy=False), n, text)
     raw = np.frombuffer(data, dtype=_INDEX_DTYPES[indices.type], count=indices.offset + n)[indices.offset:]
     codes = raw.astype(np.int32, copy=False)
-    if arr.null_count == 0:
-        return CodeColumn(values, None, codes, n, text)
     rows = _valid_rows(validity, indices.offset, n, arr.null_count)
     return CodeColumn(values, rows, codes[rows], n, text)
 
@@ -225,7 +230,7 @@ def _empty_chunks(meta: pq.FileMetaData, rg: int, columns: list[str], names: lis
     return out
 
 
-def _ahead(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
+def _ahead(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
     """The batches, decoded by a helper thread up to `depth` ahead of the consumer: Parquet decoding (pyarrow) and
     the consumer's value-set lookups (numpy, polars) release the GIL, so on two cores they overlap."""
     done = object()
@@ -300,11 +305,25 @@ def table_batches(inputs: Inputs, table: str, plain: list[str], codes: list[str]
 
 
 def _parquet_batches(path: Path, plain: list[str], codes: list[str], rows: int) -> Iterator[Batch]:
+    """Two stages, each a step ahead of the next: pyarrow decodes the next batch (in its own threads) while
+    this one's code columns are turned into positions and the consumer tests the one before."""
+    names = pq.read_schema(path).names
+    kept = [c for c in plain if c in names]
+    dictionaries = _Dictionaries({})
+    for n, batch, read_codes in _ahead(_parquet_records(path, plain, codes, rows)):
+        code_columns = {c: _code_column(batch.column(c), c, dictionaries) for c in read_codes}
+        for c in codes:
+            if c not in code_columns:
+                code_columns[c] = CodeColumn.empty(n)
+        yield Batch(n, batch.select(kept) if kept else pa.RecordBatch.from_pylist([]), code_columns)
+
+
+def _parquet_records(path: Path, plain: list[str], codes: list[str], rows: int) -> Iterator[tuple[int, pa.RecordBatch, list[str]]]:
+    """(rows, the batch as pyarrow decoded it, the code columns it holds) per batch, in file order."""
     meta = pq.read_metadata(path)
     names = [meta.schema.column(i).name for i in range(meta.num_columns)]
     present_codes = [c for c in codes if c in names]
     pf = pq.ParquetFile(path, read_dictionary=present_codes)
-    dictionaries = _Dictionaries({})
     for rg in range(meta.num_row_groups):
         empty = _empty_chunks(meta, rg, present_codes, names)
         read_codes = [c for c in present_codes if c not in empty]
@@ -312,14 +331,7 @@ def _parquet_batches(path: Path, plain: list[str], codes: list[str], rows: int) 
         if not columns:  # nothing to read in this row group: its rows, every code empty
             total = meta.row_group(rg).num_rows
             for start in range(0, total, rows):
-                n = min(rows, total - start)
-                yield Batch(n, pa.RecordBatch.from_pylist([]), {c: CodeColumn.empty(n) for c in codes})
+                yield min(rows, total - start), pa.RecordBatch.from_pylist([]), []
             continue
         for batch in pf.iter_batches(batch_size=rows, row_groups=[rg], columns=columns, use_threads=True):
-            n = batch.num_rows
-            frame = batch.select([c for c in plain if c in names])
-            code_columns = {c: _code_column(batch.column(c), c, dictionaries) for c in read_codes}
-            for c in codes:
-                if c not in code_columns:
-                    code_columns[c] = CodeColumn.empty(n)
-            yield Batch(n, frame, code_columns)
+            yield batch.num_rows, batch, read_codes
