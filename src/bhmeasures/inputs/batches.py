@@ -62,15 +62,15 @@ class CodeColumn:
 
     def lookup(self, table: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """(rows, table entry of each row's value) for the rows that have a value (rows None: every row)."""
-        return self.rows, table[self.codes]
+        return self.rows, np.take(table, self.codes)  # np.take: half the time of fancy indexing here
 
     def lookup_at(self, table: np.ndarray, at: np.ndarray) -> np.ndarray:
         """The table entry of each given row's value; the zero entry where the row is empty."""
         if self.rows is None:
-            return table[self.codes[at]]
+            return np.take(table, np.take(self.codes, at))
         has, codes = self._at(at)
         out = np.zeros(len(at), dtype=table.dtype)
-        out[has] = table[codes]
+        out[has] = np.take(table, codes)
         return out
 
     def _at(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
