@@ -446,6 +446,7 @@ def _anchor_rows(batch: Batch, anchor: Node, codes: CodeIndex, luts: _Dictionary
 _MASK_FAMILY = {"_m_dxp": "dx", "_m_dxany": "dx"}
 
 
+NARROW_BELOW = 0.1  # share of lines passing the anchor under which masks are built for those lines only
 CLAIM_KEY = ("member_id", "claim_id")
 ROW = "__bhm_row"  # a file's row position, for reading kept rows back (a name no input column has)
 
@@ -503,17 +504,23 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
     # type, the claim key when a claim-level leaf may sit on another line), and Polars reads the other columns
     # afterwards for the kept rows only (its reader decodes them at about half the CPU of pyarrow's)
     late = parquet_as_written(inputs, "medical_claim", [*plain, *sorted(code_columns)])
-    decide = [c for c in plain if c == "claim_type" or (c in CLAIM_KEY and line_level)] if late is not None else plain
+    decide = [c for c in plain if c == "claim_type"] if late is not None else plain
     after = [c for c in plain if c not in decide]
     kept_rows: list[np.ndarray] = []
     offset = 0
     luts = _DictionaryMasks(plan.codes, _provider_taxonomy(inputs) if "taxonomy" in families else {})
     parts: list[pa.RecordBatch] = []
     leaf_parts: list[pa.Table] = []  # lines that meet only a line-level claim leaf: claim key and flags
+    # the same, on a file read as stored: their positions and flags (their claim keys are read afterwards, for the
+    # members with a kept line only: decoding every line's member and claim id would cost more than the scan's tests)
+    leaf_rows: list[np.ndarray] = []
+    leaf_flags: list[list[np.ndarray]] = []
     for batch in table_batches(inputs, "medical_claim", decide, sorted(code_columns)):
         start, offset = offset, offset + batch.rows
-        # after the first batch has chosen the anchor, masks are built for the rows that pass it only
-        at = _anchor_rows(batch, tests.anchor, plan.codes, luts) if tests.anchor is not None else None
+        # after the first batch has chosen the anchor, masks are built for the rows that pass it only (unless many
+        # do, as when a claim-level leaf keeps every lab line: then masks of every row cost less than lookups)
+        narrow = tests.anchor is not None and tests.passing is not None and tests.passing < NARROW_BELOW
+        at = _anchor_rows(batch, tests.anchor, plan.codes, luts) if narrow and tests.anchor is not None else None
         masks = _batch_masks(batch, families, plan.codes, luts, at)
         if uses_claim_type and "claim_type" in batch.columns:
             types = batch.column("claim_type")
@@ -524,9 +531,12 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
         source = np.logical_or.reduce([values[k] for k in plan.medical_sources])
         if not source.all():
             only = ~source
-            # one row per claim of the batch (a lab claim's lines all have the lab's place of service)
-            leaf_parts.append(_claim_runs(batch.take_arrow(rows[only], list(CLAIM_KEY)), [values[k][only] for k in line_level],
-                                          line_level))
+            if late is not None:
+                leaf_rows.append(rows[only] + start)
+                leaf_flags.append([values[k][only] for k in line_level])
+            else:  # one row per claim of the batch (a lab claim's lines all have the lab's place of service)
+                leaf_parts.append(_claim_runs(batch.take_arrow(rows[only], list(CLAIM_KEY)), [values[k][only] for k in line_level],
+                                              line_level))
             rows, values = rows[source], {k: v[source] for k, v in values.items()}
         arrays = [*batch.take_arrow(rows, decide), *(batch.codes[c].take_arrow(rows) for c in carried),
                   *(pa.array(values[k]) for k in exact)]
@@ -554,14 +564,34 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
     # a line met only a claim leaf: it counts for a claim that has a kept line, and no other
     # (joined in Arrow: most such lines are of claims with no kept line, and are never converted)
     leaf_only = []
+    joined: pl.DataFrame | None = None
     if leaf_parts:
         table = pa.concat_tables(leaf_parts)
         del leaf_parts
         # members first (a set lookup in Arrow), then the claim keys, hashing the smaller side only
         table = table.filter(pc.is_in(table.column("member_id"), value_set=lines.get_column("member_id").unique().to_arrow()))
-        joined = pl.from_arrow(table)
-        assert isinstance(joined, pl.DataFrame)
+        arrow_rows = pl.from_arrow(table)
+        assert isinstance(arrow_rows, pl.DataFrame)
+        joined = arrow_rows
         del table
+    elif leaf_rows and lines.height and late is not None:
+        # their claim keys, read by Polars for the members with a kept line, and kept for the claims with a kept
+        # line: streamed, the lines picked by position from a true/false column over every row of the file (a lab
+        # rule can leave millions of such lines, whose keys would take gigabytes)
+        def over_file(values: np.ndarray) -> pl.Expr:
+            column = np.zeros(offset, dtype=bool)
+            column[np.concatenate(leaf_rows)] = values
+            return pl.lit(pl.Series(column)).gather(pl.col(ROW))
+
+        picked = over_file(np.ones(sum(len(r) for r in leaf_rows), dtype=bool))
+        flag_columns = [over_file(np.concatenate([f[i] for f in leaf_flags])).alias(k) for i, k in enumerate(line_level)]
+        del leaf_flags
+        members = lines.get_column("member_id").unique().implode()
+        joined = (pl.scan_parquet(late, glob=False).with_row_index(ROW)
+                  .filter(picked & pl.col("member_id").is_in(members))
+                  .join(lines.select(*CLAIM_KEY).unique().lazy(), on=list(CLAIM_KEY), how="semi")
+                  .select(*CLAIM_KEY, *flag_columns).collect(engine="streaming"))
+    if joined is not None:
         keys = lines.select(*CLAIM_KEY)
         if joined.height < keys.height:
             keys = keys.join(joined.select(*CLAIM_KEY).unique(), on=list(CLAIM_KEY), how="semi").unique()

@@ -123,6 +123,7 @@ class LineTests:
     exact: dict[str, Node]
     keep: list[str]  # conditions a kept line meets at least one of
     anchor: Node | None = None
+    passing: float | None = None  # the share of the first batch's lines that passed the anchor
 
     def _choose_anchor(self, masks: Masks, n: int) -> Node:
         # the share of lines each subcondition holds on, in this (first) batch, picks the anchors
@@ -144,6 +145,8 @@ class LineTests:
         if self.anchor is None:
             self.anchor = self._choose_anchor(masks, n)
         candidates = np.flatnonzero(self.anchor.evaluate(masks, {}, n))
+        if self.passing is None:
+            self.passing = len(candidates) / n if n else 1.0
         return self.run_at({k: v[candidates] for k, v in masks.items()}, candidates)
 
     def run_at(self, masks: Masks, at: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
