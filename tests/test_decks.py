@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from deckutil import check_deck, deck_frames, deck_id, deck_paths, load_deck, run_deck
+from deckutil import check_deck, deck_frames, deck_id, deck_paths, deck_year, load_deck, run_deck
 
 PATHS = deck_paths()
 
@@ -89,3 +89,39 @@ def test_checker_reports_wrong_expectations() -> None:
     ], "expect_summary": [{"rate_id": "FUH-30", "denominator": "2"}]}
     failures = check_deck(wrong, result)
     assert len(failures) == 6, "\n".join(map(str, failures))
+
+
+CLAIM_LEAF_MEASURES = ("FUH", "FUA", "FUM", "IET")  # their claim-level conditions may sit on another line of a claim
+
+
+@pytest.mark.parametrize("path", [_param(p) for p in PATHS if p.parent.name in CLAIM_LEAF_MEASURES])
+def test_deck_from_parquet_in_tiny_row_groups(path: Path, tmp_path: Path) -> None:
+    """The same decks from Parquet files with the contract's types, two rows per row group, the first two meeting
+    nothing: the scan then reads the code columns batch by batch, narrows every batch after the first by its anchor, reads the other columns
+    of kept lines back by position, and finds a claim-level condition met on a line it did not keep by that
+    line's position (engine/lines.py). Each path must give the deck's expectations."""
+    import pyarrow.parquet as pq
+
+    import bhmeasures
+
+    deck = load_deck(path)
+    as_text = tmp_path / "csv"
+    as_text.mkdir()
+    for table, frame in deck_frames(deck).items():
+        frame.write_csv(as_text / f"{table}.csv")
+    typed = bhmeasures.open_inputs(as_text)
+    folder = tmp_path / "parquet"
+    folder.mkdir()
+    for table, lazy in typed.frames.items():
+        frame = lazy.collect()
+        if table == "medical_claim":  # a first batch that meets nothing, so later batches are narrowed by the anchor
+            codes = [c for c in frame.columns if c.endswith("_code") or c.startswith(("diagnosis_code", "procedure_code"))]
+            blank = frame.head(2).with_columns(pl.lit(None, dtype=frame.schema[c]).alias(c) for c in codes).with_columns(
+                ("BLANK" + pl.col("member_id")).alias("member_id"))
+            frame = pl.concat([blank, frame])
+        pq.write_table(frame.to_arrow(), folder / f"{table}.parquet", row_group_size=2)
+    result = bhmeasures.compute(bhmeasures.open_inputs(folder), year=deck_year(deck), measures=[deck["measure"]])
+    failures = check_deck(deck, result)
+    if failures:
+        detail = "\n".join(f"- {f}" for f in failures)
+        raise AssertionError(f"{deck_id(path)} from Parquet: {deck['description']}\n{detail}")
