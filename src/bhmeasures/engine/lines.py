@@ -398,6 +398,9 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
     return out
 
 
+_MASK_FAMILY = {"_m_dxp": "dx", "_m_dxany": "dx"}  # mask columns not named after their family
+
+
 def _anchor_rows(batch: Batch, anchor: Node, codes: CodeIndex, luts: _DictionaryMasks) -> np.ndarray | None:
     """The rows that pass an anchor made of value-set bits only, found without building any row's masks: per
     column, a true/false entry per distinct code (does its mask hold an anchor bit?) looked up per row, and a
@@ -441,9 +444,6 @@ def _anchor_rows(batch: Batch, anchor: Node, codes: CodeIndex, luts: _Dictionary
             else:
                 found[rows[hot]] = True
     return np.flatnonzero(found)
-
-
-_MASK_FAMILY = {"_m_dxp": "dx", "_m_dxany": "dx"}
 
 
 NARROW_BELOW = 0.1  # share of lines passing the anchor under which masks are built for those lines only
@@ -578,12 +578,14 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
         # their claim keys, read by Polars for the members with a kept line, and kept for the claims with a kept
         # line: streamed, the lines picked by position from a true/false column over every row of the file (a lab
         # rule can leave millions of such lines, whose keys would take gigabytes)
-        def over_file(values: np.ndarray) -> pl.Expr:
+        positions = np.concatenate(leaf_rows)
+
+        def over_file(values: np.ndarray | bool) -> pl.Expr:
             column = np.zeros(offset, dtype=bool)
-            column[np.concatenate(leaf_rows)] = values
+            column[positions] = values
             return pl.lit(pl.Series(column)).gather(pl.col(ROW))
 
-        picked = over_file(np.ones(sum(len(r) for r in leaf_rows), dtype=bool))
+        picked = over_file(True)
         flag_columns = [over_file(np.concatenate([f[i] for f in leaf_flags])).alias(k) for i, k in enumerate(line_level)]
         del leaf_flags
         members = lines.get_column("member_id").unique().implode()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, Full, Queue
 from typing import TypeVar
@@ -46,6 +46,8 @@ class CodeColumn:
     codes: np.ndarray
     n: int  # rows in the batch
     arrow: pa.Array  # `values` as an Arrow large_string array
+    # the rows last looked up with `lookup_at`, which of them have a value, and those values' positions
+    _at_memo: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
     def empty(cls, n: int) -> CodeColumn:
@@ -75,18 +77,18 @@ class CodeColumn:
 
     def _at(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(which of the rows `at` have a value, their values' positions), kept for the next table of the same rows."""
-        memo = self.__dict__.get("_at_memo")
+        memo = self._at_memo
         if memo is not None and memo[0] is at:
             return memo[1], memo[2]
-        if len(self.rows):  # type: ignore[arg-type]  # only called on a sparse column
-            rows = self.rows
-            assert rows is not None
+        rows = self.rows
+        assert rows is not None  # only a sparse column lists its rows
+        if len(rows):
             pos = np.minimum(np.searchsorted(rows, at), len(rows) - 1)
             has = rows[pos] == at
             codes = self.codes[pos[has]]
         else:
             has, codes = np.zeros(len(at), dtype=bool), self.codes
-        self.__dict__["_at_memo"] = (at, has, codes)
+        self._at_memo = (at, has, codes)
         return has, codes
 
     def take_arrow(self, rows: np.ndarray) -> pa.Array:
