@@ -338,7 +338,8 @@ class _Sparse:
 
     def __init__(self, path: Path, meta: pq.FileMetaData, names: list[str], codes: list[str]) -> None:
         self.path = path
-        self.columns = [c for c in codes if c in names and _fill(meta, names.index(c)) < SPARSE_FILL]
+        # a column with no value at all is left to pyarrow, which skips its chunks by their statistics unread
+        self.columns = [c for c in codes if c in names and 0 < _fill(meta, names.index(c)) < SPARSE_FILL]
         self._read: dict[str, tuple[np.ndarray, np.ndarray, pl.Series, pa.Array]] = {}
 
     def _load(self, column: str) -> tuple[np.ndarray, np.ndarray, pl.Series, pa.Array]:
@@ -346,6 +347,8 @@ class _Sparse:
             filled = (pl.scan_parquet(self.path, glob=False).with_row_index("row")
                       .filter(pl.col(column).is_not_null()).select("row", pl.col(column).cast(pl.String))
                       .collect(engine="streaming"))
+            if not filled.get_column("row").is_sorted():  # a batch takes its slice by binary search
+                filled = filled.sort("row")
             encoded = pc.dictionary_encode(filled.get_column(column).to_arrow())
             if isinstance(encoded, pa.ChunkedArray):
                 encoded = encoded.combine_chunks()
