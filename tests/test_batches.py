@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import tinydata
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bhmeasures
-from bhmeasures.inputs.batches import _as_written, _Sparse, _valid_rows, table_batches
+from bhmeasures.inputs.batches import _as_written, _code_column, _Dictionaries, _Sparse, table_batches
 
 CODES = st.one_of(st.none(), st.sampled_from(["F329", "F1020", "Z0000", "99213", "0450", ""]))
 
@@ -67,7 +68,7 @@ def _check(folder: Path, rows: list[tuple], row_group: int, batch: int, dictiona
         got["claim_id"].extend(b.column("claim_id").to_list())
         for c in codes:
             col = b.codes[c]
-            index = col.index()
+            index = col.positions(np.arange(b.rows))
             assert len(index) == b.rows
             got[c].extend(None if i < 0 else col.values[int(i)] for i in index)
             # looked up at some rows only (the rows that passed the anchor): each row's entry, zero where empty
@@ -108,12 +109,41 @@ def test_kept_lines_read_back_by_row_agree_with_the_scan(tmp_path: Path, measure
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.booleans(), max_size=400), st.integers(0, 100), st.floats(0, 1))
-def test_valid_rows_are_the_set_bits(filled: list[bool], skip: int, keep: float) -> None:
-    # mostly empty columns are read a 64-row word at a time: every filled row is found, at any offset
-    values = pa.array([("F329" if f and (i * 7919 % 100) < keep * 100 else None) for i, f in enumerate(filled)],
-                      type=pa.string()).slice(min(skip, len(filled)))
-    expected = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
-    validity = values.buffers()[0]
-    got = _valid_rows(validity, values.offset, len(values), values.null_count) if validity is not None else expected
-    assert got.tolist() == expected.tolist()
+@given(st.lists(st.sampled_from([None, "F329", "F1020", "Z0000"]), max_size=400), st.integers(0, 100),
+       st.booleans(), st.integers(0, 10))
+def test_code_columns_as_read_at_any_offset(values: list[str | None], skip: int, encoded: bool, garbage: int) -> None:
+    # a column as pyarrow decoded it keeps each row's stored position and which rows are empty; an empty row's
+    # stored position is arbitrary (here: `garbage`, in or past the dictionary), and every lookup masks it
+    array = pa.array(values, type=pa.string())
+    if encoded:
+        indices = pc.dictionary_encode(array).indices
+        stored = pc.fill_null(indices, garbage).to_numpy()
+        array = pa.DictionaryArray.from_arrays(pa.array(stored, mask=~np.asarray(array.is_valid()).astype(bool)),
+                                               pc.dictionary_encode(array).dictionary)
+    array = array.slice(min(skip, len(values)))
+    col = _code_column(array, "diagnosis_code_1", _Dictionaries({}))
+    expected = values[min(skip, len(values)):]
+    n = len(expected)
+    assert col.n == n and col.count == sum(v is not None for v in expected)
+    if not col.count:
+        return
+    shown = [None if i < 0 else col.values[int(i)] for i in col.positions(np.arange(n))]
+    assert shown == expected
+    table = np.append(np.arange(1, len(col.values) + 1, dtype=np.uint64), np.uint64(0))
+    rows, entries = col.lookup(table)
+    full = np.zeros(n, dtype=np.uint64)
+    if rows is None:
+        full[:] = entries
+    else:
+        full[rows] = entries
+    assert [col.values[int(e) - 1] if e else None for e in full] == expected
+    hot = np.append(np.asarray([v == "F329" for v in col.values.to_list()]), False)
+    rows, met = col.lookup(hot)
+    found = np.zeros(n, dtype=bool)
+    if rows is None:
+        found |= met
+    else:
+        found[rows] = met
+    assert found.tolist() == [v == "F329" for v in expected]
+    at = np.flatnonzero(np.arange(n) % 2 == 0)
+    assert col.lookup_at(hot, at).tolist() == [expected[i] == "F329" for i in at]

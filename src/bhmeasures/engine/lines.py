@@ -247,6 +247,7 @@ class _DictionaryMasks:
     use: dict[str, CodeUse] = field(default_factory=dict)
     tables: dict[tuple[str, str], _Tables] = field(default_factory=dict)
     known: dict[str, _Known] = field(default_factory=dict)
+    _noted: set[str] = field(default_factory=set)  # columns whose use this batch has been noted
 
     def _family_exprs(self, family: str) -> list[pl.Expr]:
         if family not in self.exprs:
@@ -260,15 +261,19 @@ class _DictionaryMasks:
         get = self.npi_taxonomy.get
         return pl.Series([get(v) for v in values.to_list()], dtype=pl.String)
 
+    def start_batch(self) -> None:
+        self._noted.clear()
+
     def _note_use(self, name: str, col: CodeColumn, tables: _Tables) -> None:
         use = self.use.setdefault(name, CodeUse())
-        if use.matched or not len(col.codes):
+        if use.matched or not col.count or name in self._noted:
             return
+        self._noted.add(name)  # once per batch, however many lookups read the column
         use.filled = True
-        if tables.in_any.any() and tables.in_any[col.codes].any():
+        if tables.in_any.any() and col.lookup(tables.in_any)[1].any():
             use.matched = True
         elif len(use.examples) < 3:
-            distinct = np.unique(col.codes)
+            distinct = col.distinct()
             seen = col.values.gather(pl.Series(distinct[distinct < len(col.values)][:3], dtype=pl.UInt32)).to_list()
             use.examples = list(dict.fromkeys([*use.examples, *seen]))[:3]
 
@@ -314,7 +319,7 @@ class _DictionaryMasks:
         out: dict[str, _Tables] = {}
         stale: dict[bool, list[str]] = {False: [], True: []}
         for c, col in columns.items():
-            if not len(col.codes):  # empty in this batch: its lookups read nothing
+            if not col.count:  # empty in this batch: its lookups read nothing
                 out[c] = self._empty(family)
                 continue
             cached = self.tables.get((family, c))
@@ -398,6 +403,33 @@ def _batch_masks(batch: Batch, families: set[str], codes: CodeIndex, luts: _Dict
     return out
 
 
+def _taxonomy_hot(batch: Batch, bits: tuple[int, ...], luts: _DictionaryMasks) -> np.ndarray:
+    """Per row, whether the rendering provider's taxonomy holds any of `bits` (one entry per chunk). That taxonomy
+    is the line's, else the provider table's by rendering, then billing NPI: the first column with one decides."""
+    cols = [c for c in TAXONOMY_COLUMNS if c in batch.codes]
+    tables = luts.family_tables({c: batch.codes[c] for c in cols}, "taxonomy", {c for c in cols if c != "rendering_taxonomy_code"})
+    hot = np.zeros(batch.rows, dtype=bool)
+    decided = np.zeros(batch.rows, dtype=bool)  # rows whose taxonomy an earlier column gave
+    for i, c in enumerate(cols):
+        col = batch.codes[c]
+        if not col.count:
+            continue
+        table = tables[c].hot(bits)  # a value's masks hold a taxonomy's bits only where it has a taxonomy
+        if table is not None:
+            rows, met = col.lookup(table)
+            if rows is None:
+                hot |= met & ~decided
+            else:
+                hot[rows] |= met & ~decided[rows]
+        if i < len(cols) - 1:
+            rows, has = col.lookup(tables[c].present)
+            if rows is None:
+                decided |= has
+            else:
+                decided[rows] |= has
+    return hot
+
+
 _MASK_FAMILY = {"_m_dxp": "dx", "_m_dxany": "dx"}  # mask columns not named after their family
 
 
@@ -417,12 +449,8 @@ def _anchor_rows(batch: Batch, anchor: Node, codes: CodeIndex, luts: _Dictionary
         base, position = name.rsplit("_", 1)
         per_chunk = wanted.setdefault(base, [0] * codes.chunks(_MASK_FAMILY.get(base, base[3:])))
         per_chunk[int(position)] |= bits
-    if "_m_taxonomy" in wanted:  # the rendering provider's taxonomy is a coalesce: its masks are built whole
-        taxonomy_bits = wanted.pop("_m_taxonomy")
-        masks = _batch_masks(batch, {"taxonomy"}, codes, luts)
-        for chunk, b in enumerate(taxonomy_bits):
-            if b:
-                found |= (masks[f"_m_taxonomy_{chunk}"] & np.uint64(b)) != 0
+    if "_m_taxonomy" in wanted:
+        found |= _taxonomy_hot(batch, tuple(wanted.pop("_m_taxonomy")), luts)
     by_column: dict[tuple[str, str], tuple[int, ...]] = {}
     dx = [c for c in DX_COLUMNS if c in batch.codes]
     for base, per_chunk in wanted.items():
@@ -435,7 +463,7 @@ def _anchor_rows(batch: Batch, anchor: Node, codes: CodeIndex, luts: _Dictionary
         columns = {c: batch.codes[c] for f, c in by_column if f == family}
         tables = luts.family_tables(columns, family)
         for c, col in columns.items():
-            table = tables[c].hot(by_column[(family, c)]) if len(col.codes) else None
+            table = tables[c].hot(by_column[(family, c)]) if col.count else None
             if table is None:  # no row has a value, or no value of the column's dictionary can pass
                 continue
             rows, hot = col.lookup(table)
@@ -519,6 +547,7 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
         start, offset = offset, offset + batch.rows
         # after the first batch has chosen the anchor, masks are built for the rows that pass it only (unless many
         # do, as when a claim-level leaf keeps every lab line: then masks of every row cost less than lookups)
+        luts.start_batch()
         narrow = tests.anchor is not None and tests.passing is not None and tests.passing < NARROW_BELOW
         at = _anchor_rows(batch, tests.anchor, plan.codes, luts) if narrow and tests.anchor is not None else None
         masks = _batch_masks(batch, families, plan.codes, luts, at)

@@ -35,70 +35,101 @@ T = TypeVar("T")
 
 @dataclass
 class CodeColumn:
-    """A code column of a batch: its distinct values, and which rows hold which of them. Mostly empty columns
-    (diagnosis positions 5-25, procedure codes) are kept sparse: only the rows with a value are listed, so the
-    work on them is proportional to the values they hold, not to the rows of the batch."""
+    """A code column of a batch: its distinct values, and which rows hold which of them. Two layouts:
+    - as pyarrow decoded it: each row's position in `values` as stored (`raw`, unspecified on an empty row) and
+      which rows have a value (`valid`); nothing is converted row by row, empty rows are masked per lookup;
+    - mostly empty (diagnosis positions past the tenth, procedure codes; read by their filled rows): the rows
+      that have a value and their positions only, so the work on them follows the values they hold."""
 
     values: pl.Series  # String; the same object for every batch that shares the dictionary
-    rows: np.ndarray | None  # positions of the rows with a value; None when every row is listed in `codes`
-    # int32 position in `values` for each row in `rows`, or for each row, len(values) where it is empty: every
-    # lookup table has one entry more than the dictionary, the empty value's
-    codes: np.ndarray
-    n: int  # rows in the batch
     arrow: pa.Array  # `values` as an Arrow large_string array
+    n: int  # rows in the batch
+    count: int  # rows with a value
+    raw: np.ndarray | None = None  # per row, the position of its value as stored (any integer type)
+    valid: np.ndarray | None = None  # per row, whether it has a value; None when every row has
+    rows: np.ndarray | None = None  # mostly empty: the rows with a value, ascending
+    codes: np.ndarray | None = None  # mostly empty: their values' positions
     # the rows last looked up with `lookup_at`, which of them have a value, and those values' positions
     _at_memo: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
     def empty(cls, n: int) -> CodeColumn:
-        return cls(pl.Series([], dtype=pl.String), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32), n,
-                   pa.array([], type=pa.large_string()))
-
-    def index(self) -> np.ndarray:
-        """Per row, the position of its value (-1 for empty)."""
-        if self.rows is None:
-            return np.where(self.codes == len(self.values), -1, self.codes)
-        out = np.full(self.n, -1, dtype=np.int32)
-        out[self.rows] = self.codes
-        return out
+        return cls(pl.Series([], dtype=pl.String), pa.array([], type=pa.large_string()), n, 0,
+                   rows=np.zeros(0, dtype=np.int64), codes=np.zeros(0, dtype=np.int32))
 
     def lookup(self, table: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-        """(rows, table entry of each row's value) for the rows that have a value (rows None: every row)."""
-        return self.rows, np.take(table, self.codes)  # np.take: half the time of fancy indexing here
+        """(rows, table entry of each row's value): rows None for every row, the zero entry where a row is empty;
+        else the rows that have a value. Every lookup table ends with an entry for values it does not know."""
+        if self.raw is None:
+            assert self.rows is not None and self.codes is not None
+            return self.rows, np.take(table, self.codes)  # np.take: half the time of fancy indexing here
+        # an empty row's stored position is arbitrary: clipped into the table, then masked
+        entries = np.take(table, self.raw, mode="clip")
+        if self.valid is not None:
+            if entries.dtype == np.bool_:
+                entries &= self.valid
+            else:
+                entries *= self.valid
+        return None, entries
 
     def lookup_at(self, table: np.ndarray, at: np.ndarray) -> np.ndarray:
         """The table entry of each given row's value; the zero entry where the row is empty."""
-        if self.rows is None:
-            return np.take(table, np.take(self.codes, at))
         has, codes = self._at(at)
+        if has is None:
+            return np.take(table, codes, mode="clip")
         out = np.zeros(len(at), dtype=table.dtype)
-        out[has] = np.take(table, codes)
+        out[has] = np.take(table, codes, mode="clip")
         return out
 
-    def _at(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(which of the rows `at` have a value, their values' positions), kept for the next table of the same rows."""
+    def _at(self, at: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(which of the rows `at` have a value, None if all; their values' positions), kept for the next table
+        looked up at the same rows."""
         memo = self._at_memo
         if memo is not None and memo[0] is at:
             return memo[1], memo[2]
-        rows = self.rows
-        assert rows is not None  # only a sparse column lists its rows
-        if len(rows):
-            pos = np.minimum(np.searchsorted(rows, at), len(rows) - 1)
-            has = rows[pos] == at
-            codes = self.codes[pos[has]]
+        has: np.ndarray | None
+        if self.raw is not None:
+            codes = np.take(self.raw, at)
+            has = None if self.valid is None else np.take(self.valid, at)
+            if has is not None:
+                codes = codes[has]
         else:
-            has, codes = np.zeros(len(at), dtype=bool), self.codes
-        self._at_memo = (at, has, codes)
+            rows, values = self.rows, self.codes
+            assert rows is not None and values is not None
+            if len(rows):
+                pos = np.minimum(np.searchsorted(rows, at), len(rows) - 1)
+                has = rows[pos] == at
+                codes = values[pos[has]]
+            else:
+                has, codes = np.zeros(len(at), dtype=bool), values
+        self._at_memo = (at, has, codes)  # type: ignore[assignment]
         return has, codes
+
+    def positions(self, rows: np.ndarray) -> np.ndarray:
+        """Each given row's position in `values`, -1 where the row is empty."""
+        out = np.full(len(rows), -1, dtype=np.int64)
+        has, codes = self._at(rows)
+        if has is None:
+            out[:] = codes
+        else:
+            out[has] = codes
+        return out
+
+    def distinct(self) -> np.ndarray:
+        """The positions of the values some row of the batch holds."""
+        if self.raw is None:
+            assert self.codes is not None
+            return np.unique(self.codes)
+        return np.unique(self.raw if self.valid is None else self.raw[self.valid])
 
     def take_arrow(self, rows: np.ndarray) -> pa.Array:
         """The values of some rows as Arrow text (null where empty)."""
-        idx = self.index()[rows]
+        idx = self.positions(rows)
         return self.arrow.take(pa.array(idx, mask=idx < 0))
 
     def take(self, rows: np.ndarray) -> pl.Series:
         """The values of some rows (null where empty)."""
-        idx = self.index()[rows]
+        idx = self.positions(rows)
         out = self.values.gather(pl.Series(np.where(idx < 0, 0, idx), dtype=pl.UInt32)) if len(self.values) else \
             pl.Series([None] * len(idx), dtype=pl.String)
         return out.set(pl.Series(idx < 0), None) if (idx < 0).any() else out
@@ -189,33 +220,14 @@ def _code_column(arr: pa.Array | pa.ChunkedArray, column: str, dictionaries: _Di
     values, text = dictionaries.values(column, arr.dictionary)
     indices = arr.indices
     validity, data = indices.buffers()[:2]
-    if arr.null_count * 4 < n * 3:  # mostly filled: every row listed, the empty ones as the entry after the last value
-        filled = pc.fill_null(indices, pa.scalar(len(values), indices.type)) if arr.null_count else indices
-        return CodeColumn(values, None, filled.to_numpy().astype(np.int32, copy=False), n, text)
-    raw = np.frombuffer(data, dtype=_INDEX_DTYPES[indices.type], count=indices.offset + n)[indices.offset:]
-    codes = raw.astype(np.int32, copy=False)
-    rows = _valid_rows(validity, indices.offset, n, arr.null_count)
-    return CodeColumn(values, rows, codes[rows], n, text)
-
-
-_BIT = np.arange(64, dtype=np.int64)
-
-
-def _valid_rows(validity: pa.Buffer, offset: int, n: int, nulls: int) -> np.ndarray:
-    """Positions of the set bits of a validity bitmap. A mostly empty column (diagnosis positions past the
-    first few, procedure codes) is looked at 64 rows at a time and only its non-zero words are unpacked."""
-    if nulls * 4 < n * 3 or offset % 64:
-        valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=offset + n, bitorder="little")
-        return np.flatnonzero(valid[offset:])
-    start, nbytes = offset // 8, (n + 7) // 8
-    raw = np.zeros((nbytes + 7) // 8 * 8, dtype=np.uint8)
-    raw[:nbytes] = np.frombuffer(validity, dtype=np.uint8, count=start + nbytes)[start:]
-    if n % 8:  # bits past the last row are undefined
-        raw[nbytes - 1] &= (1 << (n % 8)) - 1
-    words = raw.view(np.uint64)
-    filled = np.flatnonzero(words)
-    bits = np.unpackbits(words[filled].view(np.uint8), bitorder="little").reshape(-1, 64).view(bool)
-    return (filled[:, None] * 64 + _BIT)[bits]
+    offset = indices.offset
+    # the stored positions, as they are: filling the empty rows' positions cost more than masking per lookup
+    raw = np.frombuffer(data, dtype=_INDEX_DTYPES[indices.type], count=offset + n)[offset:]
+    valid = None
+    if arr.null_count:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=offset + n, bitorder="little")
+        valid = bits[offset:].view(np.bool_)
+    return CodeColumn(values, text, n, n - arr.null_count, raw=raw, valid=valid)
 
 
 def _empty_chunks(meta: pq.FileMetaData, rg: int, columns: list[str], names: list[str]) -> set[str]:
@@ -362,7 +374,7 @@ class _Sparse:
         lo, hi = np.searchsorted(rows, [start, start + n])
         if lo == hi:
             return CodeColumn.empty(n)
-        return CodeColumn(values, rows[lo:hi] - start, codes[lo:hi], n, text)
+        return CodeColumn(values, text, n, int(hi - lo), rows=rows[lo:hi] - start, codes=codes[lo:hi])
 
 
 def _fill(meta: pq.FileMetaData, index: int) -> float:
