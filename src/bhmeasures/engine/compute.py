@@ -81,6 +81,7 @@ def scan_plan(plans: list[MeasurePlan], library: ValueSetLibrary) -> LinePlan:
     """Every row and claim condition of every plan, deduplicated: what the one scan must answer."""
     scan = LinePlan(CodeIndex(library))
     for plan in plans:
+        scan.paid_amounts |= plan.populations.scoring == "per_member_per_month"
         for node in plan.nodes.values():
             kind = STEP_KINDS[node.kind]
             for p in kind.line_conditions(node.step):

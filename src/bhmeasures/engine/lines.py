@@ -38,7 +38,8 @@ MEDICAL_BASE = ("member_id", "claim_id", "claim_type", "claim_start_date", "clai
 MEDICAL_DATES = ("claim_line_start_date", "claim_line_end_date", "admission_date", "discharge_date")
 # what tells the parts of one stay apart (kinds/stays.py), who rendered the service, its units and payment
 STAY_COLUMNS = ("bill_type_code", "facility_npi", "billing_npi")
-EVENT_ATTRIBUTE_COLUMNS = ("rendering_npi", "service_unit_quantity", "paid_amount")
+EVENT_ATTRIBUTE_COLUMNS = ("rendering_npi", "service_unit_quantity")
+PAID_COLUMN = "paid_amount"  # read only for a rate of paid amounts: a float per line, as costly to decode as a code
 TAXONOMY_COLUMNS = ("rendering_taxonomy_code", "rendering_npi", "billing_npi")
 
 
@@ -72,6 +73,7 @@ class LinePlan:
     code_use: dict[str, dict[str, CodeUse]] = field(default_factory=dict)
     # input columns some source reads from the kept lines (a code to look value-set attributes up by)
     line_columns: set[str] = field(default_factory=set)
+    paid_amounts: bool = False  # some rate sums the paid amounts of its events
     _keys: dict[str, str] = field(default_factory=dict)
 
     def _key(self, p: Predicate, prefix: str) -> str:
@@ -522,12 +524,12 @@ def medical_lines(inputs: Inputs, plan: LinePlan) -> tuple[pl.DataFrame, pl.Data
         code_columns |= (set(DX_COLUMNS) if family == "dx" else set(TAXONOMY_COLUMNS) if family == "taxonomy"
                          else set(FAMILY_COLUMNS[family]))
     code_columns = {c for c in code_columns if c in schema}
-    plain = [c for c in dict.fromkeys((*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS,
-                                       *sorted(plan.line_columns)))
+    attributes = (*EVENT_ATTRIBUTE_COLUMNS, PAID_COLUMN) if plan.paid_amounts else EVENT_ATTRIBUTE_COLUMNS
+    plain = [c for c in dict.fromkeys((*MEDICAL_BASE, *MEDICAL_DATES, *STAY_COLUMNS, *attributes, *sorted(plan.line_columns)))
              if c in schema and c not in code_columns]
     if not uses_claim_type:  # no condition asks for it, and no step reads it
         plain = [c for c in plain if c != "claim_type"]
-    carried = sorted(code_columns & {*STAY_COLUMNS, *EVENT_ATTRIBUTE_COLUMNS, *plan.line_columns})
+    carried = sorted(code_columns & {*STAY_COLUMNS, *attributes, *plan.line_columns})
     # a Parquet file read as stored: the scan reads what decides which lines are kept (code columns, the claim
     # type, the claim key when a claim-level leaf may sit on another line), and Polars reads the other columns
     # afterwards for the kept rows only (its reader decodes them at about half the CPU of pyarrow's)
