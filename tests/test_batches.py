@@ -86,8 +86,8 @@ def _check(folder: Path, rows: list[tuple], row_group: int, batch: int, dictiona
 # the scan reads no other column / the claim key / every measure's conditions (taxonomies, claim types, labs)
 @pytest.mark.parametrize("measures", [["FUA"], ["FUH", "FUA", "FUM", "IET"], None])
 def test_kept_lines_read_back_by_row_agree_with_the_scan(tmp_path: Path, measures: list[str] | None) -> None:
-    """On Parquet the scan reads the code columns and Polars reads the other columns of the kept rows by their
-    position afterwards: with row groups whose code columns are all empty (read as nothing), tiny row groups and
+    """On Parquet the scan reads the code columns (claim lines and fills) and Polars reads the other columns of the
+    kept rows by their position afterwards: with row groups whose code columns are all empty (read as nothing), tiny row groups and
     batches (every batch after the first is narrowed by the anchor before any mask is built), the results are
     those of the same data read in one piece."""
     import shutil
@@ -103,6 +103,11 @@ def test_kept_lines_read_back_by_row_agree_with_the_scan(tmp_path: Path, measure
     blank = med.head(2_500).with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in codes).with_columns(
         ("BLANK" + pl.col("member_id")).alias("member_id"), ("BLANK" + pl.col("claim_id")).alias("claim_id"))
     pq.write_table(pl.concat([blank, med]).to_arrow(), folder / "medical_claim.parquet", row_group_size=1_000)
+    # fills: NDCs decide in batches, the other columns of the kept fills are read back by position
+    rx = pl.read_parquet(folder / "pharmacy_claim.parquet")
+    blank_rx = rx.head(700).with_columns(pl.lit(None, dtype=pl.String).alias("ndc_code"),
+                                         ("BLANK" + pl.col("claim_id")).alias("claim_id"))
+    pq.write_table(pl.concat([blank_rx, rx]).to_arrow(), folder / "pharmacy_claim.parquet", row_group_size=300)
     got = bhmeasures.compute(bhmeasures.open_inputs(folder), year=2025, measures=measures)
     assert got.detail.sort("rate_id", "member_id", "event_id").equals(expected.detail.sort("rate_id", "member_id", "event_id"))
     assert got.summary.sort("rate_id", "stratifier", "stratum").equals(expected.summary.sort("rate_id", "stratifier", "stratum"))
