@@ -98,7 +98,8 @@ MEMBER_COLUMNS = ("gender", "race", "ethnicity")
 def _members(inputs: Inputs, active: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     elig = inputs.frames["eligibility"]
     if active is not None:
-        elig = elig.join(active.lazy(), on="member_id", how="semi")
+        # a filter, not a join: the reader then decodes the other columns for the active members' rows only
+        elig = elig.filter(pl.col("member_id").is_in(active.get_column("member_id").implode()))
     schema = elig.collect_schema()
     spans = elig.collect()
     if "death_date" not in schema:
@@ -130,9 +131,11 @@ def prepare(inputs: Inputs, plans: list[MeasurePlan], library: ValueSetLibrary, 
         path = inputs.files["observation"].path
         check_scores(observations, scored_codes(library, obs_vs), path, not path.lower().endswith(".parquet"))
     t = time.perf_counter()
-    # members without a kept line or fill cannot have a claim event; keep them all when a measure's units come
-    # from eligibility (every enrolled member, birthdays)
-    member_based = any(STEP_KINDS[n.kind].table == "eligibility" for p in plans for n in p.nodes.values())
+    # members without a kept line, fill or observation cannot have a claim event; keep them all when a measure's
+    # units come from eligibility (every enrolled member, birthdays) or its denominator is member months. A step
+    # that only reads eligibility about members (who died, who was enrolled) narrows events the scan kept.
+    member_based = any(p.populations.scoring != "proportion" for p in plans) or any(
+        STEP_KINDS[n.kind].units_without_claims for p in plans for n in p.nodes.values())
     frames = [f.select("member_id") for f in (lines, rx, observations) if f is not None and f.width]
     active = None if member_based or not frames else pl.concat(frames).unique()
     members, spans = _members(inputs, active)

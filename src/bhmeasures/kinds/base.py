@@ -59,6 +59,9 @@ class StepKind:
     produces: ClassVar[str] = "events"  # or "members"
     narrows: ClassVar[bool] = False  # keeps a subset of its `from` events: a step between populations
     table: ClassVar[str | None] = None  # the input table a source reads
+    # its events may be of members with no claim line, fill or observation (units made from eligibility): a run
+    # with such a step keeps every member, any other keeps only the members the scan kept something of
+    units_without_claims: ClassVar[bool] = False
     summary: ClassVar[str] = ""
 
     # -- the spec -------------------------------------------------------------------------------

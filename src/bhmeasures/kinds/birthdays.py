@@ -36,6 +36,7 @@ def birthday(birth: pl.Expr, age: pl.Expr) -> pl.Expr:
 @register
 class BirthdaysKind(StepKind):
     key = "birthdays"
+    units_without_claims = True
     model = Birthdays
     table = "eligibility"
 

@@ -24,6 +24,7 @@ class EnrollmentStarts(StepModel):
 @register
 class EnrollmentStartsKind(StepKind):
     key = "enrollment_starts"
+    units_without_claims = True
     model = EnrollmentStarts
     table = "eligibility"
 

@@ -25,6 +25,7 @@ class MemberUnits(StepModel):
 @register
 class MemberUnitsKind(StepKind):
     key = "member_units"
+    units_without_claims = True
     model = MemberUnits
 
     def inputs(self, step: MemberUnits) -> list[str]:
