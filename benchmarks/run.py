@@ -9,9 +9,11 @@ data are generated once into benchmarks/data/<layout>/<members>/ (git-ignored, r
 Then, in fresh processes under /usr/bin/time, in turn, `--runs` times: two bare Polars scans of exactly
 the columns bhm reads from that layout (`decode`: every value decoded, nothing kept; `collect`: every
 value decoded into memory), with `--duckdb` a DuckDB scan of the same columns (benchmarks/duckdb_floor.py),
-and `bhm compute`. Reported per layout: median wall time, median peak memory (max RSS of the process),
-the ratios of the medians and the median of the run-by-run ratios. Each layout appends a JSON line to
-benchmarks/results.jsonl. The machine is small and noisy: quote medians and ratios.
+`bhm compute` into a new results folder (every input file hashed for the manifest) and `bhm compute` again
+into that folder (`compute_rerun`: the digests of unchanged files reused). Reported per layout: median wall
+time, median peak memory (max RSS of the process), the ratios of the medians and the median of the run-by-run
+ratios. Each layout appends a JSON line to benchmarks/results.jsonl. The machine is small and noisy: quote
+medians and ratios.
 """
 
 from __future__ import annotations
@@ -160,17 +162,20 @@ def bench(layout: str, args: argparse.Namespace) -> dict[str, object]:
         print(f"{layout}: collect scan skipped, {skipped['collect_scan_skipped']}", flush=True)
     if args.duckdb:
         cmds["duckdb_scan"] = [sys.executable, str(HERE / "duckdb_floor.py"), str(data)]
-    times: dict[str, list[tuple[float, float, float]]] = {k: [] for k in (*cmds, "compute")}
+    times: dict[str, list[tuple[float, float, float]]] = {k: [] for k in (*cmds, "compute", "compute_rerun")}
     with tempfile.TemporaryDirectory() as tmp:
         chosen = [] if args.measures.upper() == "ALL" else ["--measures", args.measures]
-        cmds["compute"] = [sys.executable, "-m", "bhmeasures.cli", "compute", "--data", str(data), *chosen,
-                           "--out", str(Path(tmp) / "out"), "--quiet"]
         for i in range(args.runs):
-            for name, cmd in cmds.items():
+            # `compute` writes into a new folder, so it hashes every input file (the manifest's sha256);
+            # `compute_rerun` runs again into that folder and reuses the digests of the unchanged files
+            out = Path(tmp) / f"out{i}"
+            compute = [sys.executable, "-m", "bhmeasures.cli", "compute", "--data", str(data), *chosen,
+                       "--out", str(out), "--quiet"]
+            for name, cmd in {**cmds, "compute": compute, "compute_rerun": compute}.items():
                 times[name].append(peak_of(cmd))
             print(f"{layout} run {i + 1}: " + " | ".join(f"{k} {v[-1][0]:.2f} s {v[-1][1]:.0f} MB"
                                                          for k, v in times.items()), flush=True)
-        manifest = json.loads((Path(tmp) / "out" / "manifest.json").read_text())
+        manifest = json.loads((out / "manifest.json").read_text())
 
     def med(name: str, i: int) -> float:
         return statistics.median(x[i] for x in times[name])
@@ -185,13 +190,14 @@ def bench(layout: str, args: argparse.Namespace) -> dict[str, object]:
         result[f"{name}_wall_s"] = round(med(name, 0), 2)
         result[f"{name}_peak_mb"] = round(med(name, 1))
         result[f"{name}_cpu_s"] = round(med(name, 2), 2)
-    for name in (n for n in times if n != "compute"):
+    for name in (n for n in times if not n.startswith("compute")):
         result[f"ratio_to_{name}"] = round(med("compute", 0) / med(name, 0), 2)
         # run by run (the commands alternate), so a drift in the machine's speed cancels out
         pairs = [c[0] / f[0] for c, f in zip(times["compute"], times[name], strict=True)]
         result[f"ratio_to_{name}_paired"] = round(statistics.median(pairs), 2)
     result.update(skipped)
     result["compute_walls_s"] = [round(w, 2) for w, _, _ in times["compute"]]
+    result["compute_rerun_walls_s"] = [round(w, 2) for w, _, _ in times["compute_rerun"]]
     result["last_run_timings_s"] = manifest["timings_seconds"]
     result.update(generated)
     return result

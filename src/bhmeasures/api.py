@@ -135,9 +135,11 @@ def finalize(partials: list[pl.DataFrame], year: int, measures: list[str] | None
     return _finalize(merged, [p for p in plans(loaded, library, year) if p.measure_id in wanted])
 
 
-def open_inputs(data: Path | None, tables: dict[str, Path] | None = None) -> Inputs:
-    """Find and check the input tables of a data directory plus explicit per-table paths."""
-    return read_inputs(find_tables(data, tables or {}))
+def open_inputs(data: Path | None, tables: dict[str, Path] | None = None, *,
+                known_digests: dict[str, tuple[dict[str, int | str], str]] | None = None) -> Inputs:
+    """Find and check the input tables of a data directory plus explicit per-table paths (`known_digests`: see
+    `read_inputs`)."""
+    return read_inputs(find_tables(data, tables or {}), known_digests)
 
 
 def compute_frames(
@@ -174,14 +176,15 @@ def run(
 ) -> RunResult:
     """What `bhm compute` does: check specs and inputs, compute, write results atomically."""
     from bhmeasures import __version__
-    from bhmeasures.outputs import build_manifest, check_results_folder, write_results
+    from bhmeasures.outputs import build_manifest, check_results_folder, previous_input_digests, write_results
 
     say = progress or (lambda _m: None)
     loaded, library = prepare_specs(specs or None, valuesets or None, measures)
     check_year(year)
     check_results_folder(out, fmt)
     say("reading inputs")
-    inputs = open_inputs(data, tables)
+    # an input file unchanged since the run that wrote this folder keeps the digest that run took
+    inputs = open_inputs(data, tables, known_digests=previous_input_digests(out))
     result = _compute(inputs, plans(loaded, library, year), library, progress)
     say("writing results")
     manifest = build_manifest(result, loaded, library, inputs, year, __version__)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bhmeasures.digest import sha256_file
+from bhmeasures.digest import file_stamp, sha256_file
 from bhmeasures.errors import InputError, UsageError, shown_path, shown_value
 from bhmeasures.inputs import observation
 from bhmeasures.inputs.schema import (
@@ -65,6 +65,7 @@ class InputFile:
     path: str  # as messages show it (relative to the working directory when under it)
     rows: int
     _sha: Future[str] | str | None = None
+    stamp: dict[str, int | str] | None = None  # the file as it was when its digest was taken (digest.file_stamp)
 
     @property
     def sha256(self) -> str | None:
@@ -508,8 +509,10 @@ def _check_all(tables: list[_Table]) -> dict[str, pl.LazyFrame]:
     return frames
 
 
-def read_inputs(paths: dict[str, Path]) -> Inputs:
-    """Open, check and normalise every table; raise InputError listing every problem found."""
+def read_inputs(paths: dict[str, Path], known_digests: dict[str, tuple[dict[str, int | str], str]] | None = None) -> Inputs:
+    """Open, check and normalise every table; raise InputError listing every problem found. `known_digests` (by
+    absolute path: the file's stamp and sha256, from an earlier run's manifest) spares hashing a file again
+    while its stamp is unchanged."""
     tables = []
     for table, path in paths.items():
         try:
@@ -520,7 +523,10 @@ def read_inputs(paths: dict[str, Path]) -> Inputs:
     files = {}
     for t in tables:
         rows = t.frame.select(pl.len()).collect().item()
-        files[t.name] = InputFile(t.name, t.shown, rows, _hash_pool.submit(sha256_file, paths[t.name]))
+        stamp = file_stamp(paths[t.name])  # taken before hashing: a file written meanwhile is hashed again next time
+        known = (known_digests or {}).get(str(stamp["path"]))
+        digest = known[1] if known is not None and known[0] == stamp else _hash_pool.submit(sha256_file, paths[t.name])
+        files[t.name] = InputFile(t.name, t.shown, rows, digest, stamp)
     return Inputs(frames, files)
 
 
