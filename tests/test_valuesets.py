@@ -52,3 +52,24 @@ def test_a_spec_cannot_run_on_a_missing_value_set(tmp_path: Path) -> None:
         "code_in: Telephone Visits", "code_in: Telephone Visit Codes"))
     with pytest.raises(SpecError, match="'Telephone Visit Codes' is not in the loaded value set files"):
         bhmeasures.compute_frames(FRAMES, 2025, ["FUH"], specs=[spec])
+
+
+def test_a_value_set_file_read_as_written(tmp_path: Path) -> None:
+    # blank lines are skipped, missing trailing fields are empty, columns may come in any order, and every
+    # bad row is reported with its line
+    from bhmeasures.valuesets.store import load_value_sets
+
+    (tmp_path / "a.csv").write_text(
+        "code,value_set,code_system,version,provenance,attributes\n"
+        "F329,Depression,ICD10CM,v1,licensed,\n"
+        "\n"
+        "F33*,Depression,icd10cm,v1\n"  # no provenance, no attributes
+        "12496120803,Buprenorphine,NDC,v1,,drug=buprenorphine\n")
+    library = load_value_sets([tmp_path])
+    assert library["Depression"].codes == {"ICD10CM": {"F329"}} and library["Depression"].prefixes == {"ICD10CM": {"F33"}}
+    assert library["Depression"].provenance == {"licensed", "unspecified"}
+    assert library["Buprenorphine"].attributes == {"drug": {"12496120803": "buprenorphine"}}
+    (tmp_path / "a.csv").write_text("value_set,version,code_system,code\nX,v1,ICD10CM,12\n\nX,v1,BOGUS,F32\n")
+    with pytest.raises(SpecError) as e:
+        load_value_sets([tmp_path])
+    assert [i.line for i in e.value.issues] == [2, 4]

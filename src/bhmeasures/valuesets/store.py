@@ -72,25 +72,33 @@ def _sha256(path: Path) -> str:
 def _read_file(path: Path, issues: list[Issue]) -> dict[str, ValueSet]:
     found: dict[str, ValueSet] = {}
     with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
+        reader = csv.reader(fh)  # rows as lists, fields by position: a third of the time of csv.DictReader
+        header = next(reader, [])
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             issues.append(Issue(str(path), 1, f"value set file lacks column(s) {', '.join(missing)}.",
                                 f"The header must be: {','.join(COLUMNS)}"))
             return found
+        at = {c: i for i, c in enumerate(header)}  # a repeated column name: the last one, as DictReader had it
+        i_name, i_system, i_code, i_version = at["value_set"], at["code_system"], at["code"], at["version"]
+        i_provenance, i_attributes = at.get("provenance"), at.get(ATTRIBUTES_COLUMN)
+        width = len(header)
         for row in reader:
+            if not row:  # a blank line
+                continue
+            if len(row) < width:  # missing trailing fields are empty
+                row = row + [""] * (width - len(row))
             line = reader.line_num
-            name = (row["value_set"] or "").strip()
-            system = (row["code_system"] or "").strip().upper()
-            code = (row["code"] or "").strip().upper()
-            version = (row["version"] or "").strip()
+            name = row[i_name].strip()
+            system = row[i_system].strip().upper()
+            code = row[i_code].strip().upper()
+            version = row[i_version].strip()
             if not name or not code or not version:
                 issues.append(Issue(str(path), line, "row has an empty value_set, version or code.", "Fill it in or delete the row."))
                 continue
             shape = CODE_SYSTEMS.get(system)
             if shape is None:
-                issues.append(Issue(str(path), line, f"unknown code_system '{row['code_system']}'.",
+                issues.append(Issue(str(path), line, f"unknown code_system '{row[i_system]}'.",
                                     f"Use one of {', '.join(CODE_SYSTEMS)}."))
                 continue
             is_prefix = code.endswith("*")
@@ -98,15 +106,20 @@ def _read_file(path: Path, issues: list[Issue]) -> dict[str, ValueSet]:
             if not shape.match(bare):
                 issues.append(Issue(str(path), line, f"'{code}' is not a valid {system} code."))
                 continue
-            vs = found.setdefault(name, ValueSet(name, version, path))
+            vs = found.get(name)
+            if vs is None:
+                vs = found[name] = ValueSet(name, version, path)
             if vs.version != version:
                 issues.append(Issue(str(path), line, f"value set '{name}' has two versions ({vs.version}, {version}).",
                                     "One value set has one version per file."))
                 continue
-            vs.provenance.add((row.get("provenance") or "").strip() or "unspecified")
+            vs.provenance.add((row[i_provenance].strip() if i_provenance is not None else "") or "unspecified")
             target = vs.prefixes if is_prefix else vs.codes
             target.setdefault(system, set()).add(bare)
-            for pair in filter(None, (p.strip() for p in (row.get(ATTRIBUTES_COLUMN) or "").split(";"))):
+            attributes = row[i_attributes] if i_attributes is not None else ""
+            if not attributes:
+                continue
+            for pair in filter(None, (p.strip() for p in attributes.split(";"))):
                 key, sep, value = pair.partition("=")
                 if not sep or not key.strip() or is_prefix:
                     issues.append(Issue(str(path), line, f"attribute '{pair}' is not name=value on an exact code.",
