@@ -4,6 +4,7 @@ then detail rows and additive partial counts, merged into the summary."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,7 +33,7 @@ from bhmeasures.inputs.observation import check_scores, scored_codes
 from bhmeasures.inputs.schema import DX_COLUMNS, PCS_COLUMNS
 from bhmeasures.inputs.used import check_used_rows
 from bhmeasures.kinds.registry import STEP_KINDS
-from bhmeasures.plan.model import MeasurePlan
+from bhmeasures.plan.model import MeasurePlan, node_keys
 from bhmeasures.valuesets import ValueSetLibrary
 
 Progress = Callable[[str], None]
@@ -162,6 +163,9 @@ def compute(inputs: Inputs, plans: list[MeasurePlan], library: ValueSetLibrary, 
         return ComputeResult(pl.DataFrame(schema=SUMMARY_SCHEMA), pl.DataFrame(schema=DETAIL_SCHEMA), [], skipped, timings)
     year = ready[0].year
     data = prepare(inputs, ready, library, year, say, timings)
+    # a define several measures share (a variant's with its base measure's) is computed once for them all
+    uses = Counter(key for plan in ready for key in set(node_keys(plan).values()))
+    data.common_nodes = {key for key, n in uses.items() if n > 1}
     details, parts = [], []
     for plan in ready:
         t = time.perf_counter()

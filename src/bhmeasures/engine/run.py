@@ -16,7 +16,7 @@ from bhmeasures.engine.codes import spellings
 from bhmeasures.engine.lines import LinePlan
 from bhmeasures.kinds.base import StepResult
 from bhmeasures.kinds.registry import STEP_KINDS
-from bhmeasures.plan.model import MeasurePlan
+from bhmeasures.plan.model import MeasurePlan, node_keys
 from bhmeasures.spec.base import Predicate, parse_attribute_ref
 from bhmeasures.valuesets import ValueSetLibrary
 
@@ -37,6 +37,9 @@ class RunData:
     library: ValueSetLibrary
     # results that depend on the data only, not on one measure (members enrolled over the measurement year)
     shared: dict[Any, pl.DataFrame] = field(default_factory=dict)
+    # keys (plan.model.node_keys) of defines two or more of the run's plans have, and their results once computed
+    common_nodes: set[str] = field(default_factory=set)
+    node_results: dict[str, StepResult] = field(default_factory=dict)
 
 
 class MeasureRun:
@@ -47,11 +50,18 @@ class MeasureRun:
         self.data = data
         self.year = plan.year
         self._memo: dict[str, StepResult] = {}
+        self._keys = node_keys(plan)
 
     def get(self, name: str) -> StepResult:
         if name not in self._memo:
-            node = self.plan.nodes[name]
-            self._memo[name] = STEP_KINDS[node.kind].evaluate(node, self)
+            key = self._keys[name]
+            result = self.data.node_results.get(key)
+            if result is None:
+                node = self.plan.nodes[name]
+                result = STEP_KINDS[node.kind].evaluate(node, self)
+                if key in self.data.common_nodes:  # another measure of the run has this define: computed once
+                    self.data.node_results[key] = result
+            self._memo[name] = result
         return self._memo[name]
 
     def events(self, name: str) -> pl.DataFrame:

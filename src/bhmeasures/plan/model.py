@@ -3,9 +3,13 @@ about it; nothing here depends on an engine."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from pydantic import BaseModel
 
 from bhmeasures.spec.models import Populations, Stratifiers
 
@@ -62,3 +66,16 @@ class MeasurePlan:
     def denominator_of(self, rate_id: str) -> str:
         rate = next(r for r in self.populations.rates if r.id == rate_id)
         return rate.denominator or self.populations.denominator
+
+
+def node_keys(plan: MeasurePlan) -> dict[str, str]:
+    """Per define, a key of what its result depends on: its name, kind, step as written, reason, roles and the
+    measurement year, and the keys of the defines it reads. Two plans' defines with one key have one result
+    (a variant's defines shared with its base measure, "Inpatient Stays" in FUH and FUM)."""
+    keys: dict[str, str] = {}
+    for name, node in plan.nodes.items():  # dependencies first
+        step = node.step.model_dump_json(by_alias=True) if isinstance(node.step, BaseModel) else repr(node.step)
+        text = json.dumps([plan.year, node.name, node.kind, step, node.produces, node.reason, list(node.roles),
+                           [keys[i] for i in node.inputs]])
+        keys[name] = hashlib.sha256(text.encode()).hexdigest()
+    return keys
