@@ -127,13 +127,6 @@ class CodeColumn:
         idx = self.positions(rows)
         return self.arrow.take(pa.array(idx, mask=idx < 0))
 
-    def take(self, rows: np.ndarray) -> pl.Series:
-        """The values of some rows (null where empty)."""
-        idx = self.positions(rows)
-        out = self.values.gather(pl.Series(np.where(idx < 0, 0, idx), dtype=pl.UInt32)) if len(self.values) else \
-            pl.Series([None] * len(idx), dtype=pl.String)
-        return out.set(pl.Series(idx < 0), None) if (idx < 0).any() else out
-
 
 @dataclass
 class Batch:
@@ -157,15 +150,6 @@ class Batch:
             return [self.plain.column(c).take(index) for c in columns]
         part = self.plain.select(columns)[pl.Series(rows, dtype=pl.UInt32)].to_arrow()
         return [part.column(c).combine_chunks() for c in columns]
-
-    def take(self, rows: np.ndarray) -> pl.DataFrame:
-        """The plain columns of some rows, copied: a Polars gather of text keeps the whole batch's text alive,
-        which over a million-member file grows into gigabytes."""
-        if isinstance(self.plain, pa.RecordBatch):
-            out = pl.from_arrow(self.plain.take(pa.array(rows)))
-            assert isinstance(out, pl.DataFrame)
-            return out
-        return self.plain[pl.Series(rows, dtype=pl.UInt32)]
 
 
 _CONTRACT_ARROW = {STR: (pa.string(), pa.large_string(), pa.string_view()), DATE: (pa.date32(),),
