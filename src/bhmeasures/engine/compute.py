@@ -99,8 +99,7 @@ MEMBER_COLUMNS = ("gender", "race", "ethnicity")
 def _members(inputs: Inputs, active: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     elig = inputs.frames["eligibility"]
     if active is not None:
-        # a filter, not a join: the reader then decodes the other columns for the active members' rows only
-        elig = elig.filter(pl.col("member_id").is_in(active.get_column("member_id").implode()))
+        elig = elig.join(active.lazy(), on="member_id", how="semi")
     schema = elig.collect_schema()
     spans = elig.collect()
     if "death_date" not in schema:

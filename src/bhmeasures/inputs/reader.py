@@ -53,6 +53,7 @@ _ISO_DATE = r"^(\d{4}-\d{1,2}-\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)
 _KIND_TEXT = {DATE: "dates (YYYY-MM-DD or YYYYMMDD)", INT: "whole numbers", FLOAT: "numbers", BOOL: "true/false",
               STR: "text"}
 
+
 def _lowest_priority() -> None:
     """The hashing thread runs at the lowest priority (Linux schedules threads apart): it takes the cores the
     scan leaves idle (while specs load, between batches, during the measures) instead of slowing the scan."""
