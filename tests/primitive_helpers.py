@@ -146,7 +146,7 @@ def define_frames(folder: Path, deck: Mapping[str, Any], measure: str, names: li
     from bhmeasures.api import plans, prepare_specs
     from bhmeasures.engine.compute import prepare
     from bhmeasures.engine.run import MeasureRun
-    from bhmeasures.inputs import inputs_from_frames
+    from bhmeasures.inputs.reader import inputs_from_frames
 
     loaded, library = prepare_specs([folder], valuesets, [measure])
     measure_plans = plans(loaded, library, year)

@@ -7,13 +7,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 from tinydata import compute, write_data
 
-import bhmeasures.inputs.reader as reader
+import bhmeasures.digest as digest
+from bhmeasures.errors import ExitCode
 
 
 def _inputs(out: Path) -> dict[str, dict]:
@@ -26,15 +31,15 @@ def _true_digest(path: Path) -> str:
 
 @pytest.fixture
 def hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the files the runs hash."""
+    """The names of the files the runs hash, in the order hashing started."""
     seen: list[str] = []
-    real = reader.sha256_file
+    real = digest._hash_in_child
 
-    def counting(path: Path) -> str:
-        seen.append(path.name)
-        return real(path)
+    def counting(paths: list[Path]) -> list[Future[str]]:
+        seen.extend(p.name for p in paths)
+        return real(paths)
 
-    monkeypatch.setattr(reader, "sha256_file", counting)
+    monkeypatch.setattr(digest, "_hash_in_child", counting)
     return seen
 
 
@@ -83,3 +88,76 @@ def test_a_file_whose_stamp_differs_is_hashed_whatever_the_manifest_says(tmp_pat
     assert compute(data, out).exit_code == 0
     assert sorted(hashed) == sorted(p.name for p in data.iterdir())
     assert all(f["sha256"] == _true_digest(Path(f["stamp"]["path"])) for f in _inputs(out).values())
+
+
+def test_a_file_rewritten_after_its_early_hash_began_is_hashed_again(tmp_path: Path, hashed: list[str]) -> None:
+    """`bhm compute` starts hashing before it imports the engine; the run takes that digest only for the file
+    as it was then."""
+    path = tmp_path / "medical_claim.csv"
+    path.write_text("a,b\n1,2\n")
+    digest.start_hashing([path], {})
+    time.sleep(0.01)
+    path.write_text("a,b\n1,3\n")  # same size
+    stamp, sha = digest.digest_of(path, {})
+    assert stamp == digest.file_stamp(path)
+    assert (sha if isinstance(sha, str) else sha.result()) == _true_digest(path)
+    assert hashed == [path.name, path.name]
+
+
+def test_an_early_hash_serves_one_run_only(tmp_path: Path, hashed: list[str]) -> None:
+    path = tmp_path / "eligibility.csv"
+    path.write_text("member_id\nM1\n")
+    digest.start_hashing([path], {})
+    digest.start_hashing([path], {})  # started already, for this very stamp
+    first = digest.digest_of(path, {})[1]
+    second = digest.digest_of(path, {})[1]  # the next run hashes again, as runs always have
+    assert first is not second
+    assert not isinstance(first, str) and not isinstance(second, str)
+    assert first.result() == second.result() == _true_digest(path)
+    assert hashed == [path.name, path.name]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
+def test_a_cancelled_hash_ends_its_child_at_once(tmp_path: Path) -> None:
+    pipe = tmp_path / "never_written"
+    os.mkfifo(pipe)  # the child blocks reading it: a hash that would never end
+    digest.start_hashing([pipe], {})
+    _, pending = digest.digest_of(pipe, {})
+    assert not isinstance(pending, str) and not pending.done()
+    child = next(p for p in digest._running if str(pipe) in p.args)
+    digest.cancel_pending_hashes()
+    assert isinstance(pending.exception(timeout=10), digest.HashingCancelled)
+    assert child.wait(timeout=10) == -signal.SIGKILL
+
+
+def test_a_file_the_child_cannot_read_fails_its_digest_with_the_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "eligibility.csv"
+    folder.mkdir()
+    _, sha = digest.digest_of(folder, {})
+    assert not isinstance(sha, str)
+    with pytest.raises(OSError, match="eligibility.csv: Is a directory"):
+        sha.result(timeout=10)
+
+
+def test_without_a_child_the_digest_is_taken_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "pharmacy_claim.csv"
+    path.write_text("claim_id\nRX1\n")
+    monkeypatch.setattr(digest.sys, "executable", str(tmp_path / "no-such-python"))
+    _, sha = digest.digest_of(path, {})
+    assert not isinstance(sha, str) and sha.result(timeout=10) == _true_digest(path)
+
+
+def test_a_run_that_fails_leaves_no_hash_behind(tmp_path: Path, hashed: list[str]) -> None:
+    data = write_data(tmp_path / "d")
+    (data / "eligibility.csv").write_text("member_id\nM1\n")  # required columns missing: exit 4
+    assert compute(data, tmp_path / "out").exit_code == int(ExitCode.INPUT_INVALID)
+    assert sorted(hashed) == sorted(p.name for p in data.iterdir())  # started before the inputs were checked
+    assert digest._started == {}  # and dropped when they failed
+
+
+def test_the_command_line_imports_no_engine_before_it_starts_hashing() -> None:
+    """Polars, pyarrow and the engine load after the hashing starts (about 0.7 s of one core it overlaps)."""
+    code = ("import sys, bhmeasures.cli; "
+            "print(sorted(m for m in ('polars', 'pyarrow', 'numpy', 'bhmeasures.api', 'bhmeasures.engine') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

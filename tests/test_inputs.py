@@ -10,7 +10,8 @@ from click.testing import CliRunner, Result
 
 from bhmeasures.cli import main
 from bhmeasures.errors import ExitCode, InputError
-from bhmeasures.inputs import find_tables, inputs_from_frames, read_inputs
+from bhmeasures.inputs.files import find_tables
+from bhmeasures.inputs.reader import inputs_from_frames, read_inputs
 
 ELIGIBILITY = """member_id,birth_date,gender,enrollment_start_date,enrollment_end_date
 M1,1980-01-01,female,2025-01-01,2025-12-31

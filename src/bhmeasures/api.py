@@ -11,16 +11,17 @@ from pathlib import Path
 import polars as pl
 
 from bhmeasures.bundled import specs_dir, valuesets_dir
+from bhmeasures.digest import KnownDigests, cancel_pending_hashes, previous_input_digests
 from bhmeasures.engine.compute import ComputeResult
 from bhmeasures.engine.compute import compute as _compute
-from bhmeasures.errors import Issue, SpecError, UsageError
-from bhmeasures.inputs import Inputs, find_tables, inputs_from_frames, read_inputs
+from bhmeasures.errors import BhmError, Issue, SpecError, UsageError, check_year, did_you_mean
+from bhmeasures.inputs.files import find_tables, start_hashing_inputs
+from bhmeasures.inputs.reader import Inputs, inputs_from_frames, read_inputs
 from bhmeasures.plan.compile import compile_plan
 from bhmeasures.plan.model import MeasurePlan
 from bhmeasures.spec.loader import LoadedSpec
 from bhmeasures.spec.validate import load_specs, validate_paths
 from bhmeasures.valuesets import ValueSetLibrary, load_value_sets
-from bhmeasures.yamlio import did_you_mean
 
 
 def _stamp(paths: list[Path], pattern: str) -> tuple:
@@ -51,14 +52,6 @@ def libraries_dir() -> Path:
 def _specs(paths: tuple[Path, ...], library: ValueSetLibrary, _stamp: tuple) -> list[LoadedSpec]:
     # the bundled libraries are always there to include, whichever spec folders are given
     return load_specs(list(paths), library, [*sorted(libraries_dir().glob("*.yaml"))])
-
-
-YEARS = (1900, 2100)  # a measurement year outside them is a typo, and would compute all zeros
-
-
-def check_year(year: int) -> None:
-    if not YEARS[0] <= year <= YEARS[1]:
-        raise UsageError(f"year {year} is outside {YEARS[0]}-{YEARS[1]}; give the measurement year, e.g. 2025.")
 
 
 def select_specs(loaded: list[LoadedSpec], measures: list[str] | None) -> list[LoadedSpec]:
@@ -136,7 +129,7 @@ def finalize(partials: list[pl.DataFrame], year: int, measures: list[str] | None
 
 
 def open_inputs(data: Path | None, tables: dict[str, Path] | None = None, *,
-                known_digests: dict[str, tuple[dict[str, int | str], str]] | None = None) -> Inputs:
+                known_digests: KnownDigests | None = None) -> Inputs:
     """Find and check the input tables of a data directory plus explicit per-table paths (`known_digests`: see
     `read_inputs`)."""
     return read_inputs(find_tables(data, tables or {}), known_digests)
@@ -176,15 +169,20 @@ def run(
 ) -> RunResult:
     """What `bhm compute` does: check specs and inputs, compute, write results atomically."""
     from bhmeasures import __version__
-    from bhmeasures.outputs import build_manifest, check_results_folder, previous_input_digests, write_results
+    from bhmeasures.outputs import build_manifest, check_results_folder, write_results
 
     say = progress or (lambda _m: None)
-    loaded, library = prepare_specs(specs or None, valuesets or None, measures)
-    check_year(year)
-    check_results_folder(out, fmt)
-    say("reading inputs")
-    # an input file unchanged since the run that wrote this folder keeps the digest that run took
-    inputs = open_inputs(data, tables, known_digests=previous_input_digests(out))
+    start_hashing_inputs(data, tables or {}, out)  # while the specs load (`bhm compute` started it before its imports)
+    try:
+        loaded, library = prepare_specs(specs or None, valuesets or None, measures)
+        check_year(year)
+        check_results_folder(out, fmt)
+        say("reading inputs")
+        # an input file unchanged since the run that wrote this folder keeps the digest that run took
+        inputs = open_inputs(data, tables, known_digests=previous_input_digests(out))
+    except BhmError:
+        cancel_pending_hashes()  # no manifest will name them, and the exit need not wait for them
+        raise
     result = _compute(inputs, plans(loaded, library, year), library, progress)
     say("writing results")
     manifest = build_manifest(result, loaded, library, inputs, year, __version__)

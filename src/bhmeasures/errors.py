@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -97,3 +98,20 @@ def shown_value(value: object) -> str:
         return str(int(value))
     text = str(value)
     return f'"{text}"' if text != text.strip() or not text else text
+
+
+def did_you_mean(name: str, known: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if not close:
+        # a shared word is a better hint than nothing ("MH Diagnosis" -> "Mental Health Diagnosis")
+        words = set(name.lower().split())
+        close = [k for k in known if words & set(k.lower().split()) - {"of", "and", "the", "in"}][:1]
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+YEARS = (1900, 2100)  # a measurement year outside them is a typo, and would compute all zeros
+
+
+def check_year(year: int) -> None:
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise UsageError(f"year {year} is outside {YEARS[0]}-{YEARS[1]}; give the measurement year, e.g. 2025.")

@@ -7,7 +7,6 @@ its line and column, and pydantic's errors become `Issue`s with a did-you-mean h
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bhmeasures.errors import Issue
+from bhmeasures.errors import Issue, did_you_mean
 
 YamlPath = tuple[Any, ...]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -41,15 +40,6 @@ class HasLines:
 
     def line(self, *loc: Any) -> int | None:
         return line_for(self.lines, loc)
-
-
-def did_you_mean(name: str, known: list[str]) -> str | None:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    if not close:
-        # a shared word is a better hint than nothing ("MH Diagnosis" -> "Mental Health Diagnosis")
-        words = set(name.lower().split())
-        close = [k for k in known if words & set(k.lower().split()) - {"of", "and", "the", "in"}][:1]
-    return f"did you mean '{close[0]}'?" if close else None
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from bhmeasures.engine.populations import (
     public_detail,
 )
 from bhmeasures.engine.run import MeasureRun, RunData
-from bhmeasures.inputs import Inputs
 from bhmeasures.inputs.observation import check_scores, scored_codes
+from bhmeasures.inputs.reader import Inputs
 from bhmeasures.inputs.schema import DX_COLUMNS, PCS_COLUMNS
 from bhmeasures.inputs.used import check_used_rows
 from bhmeasures.kinds.registry import STEP_KINDS

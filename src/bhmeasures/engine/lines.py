@@ -23,9 +23,9 @@ import pyarrow.compute as pc
 
 from bhmeasures.engine.codes import CodeIndex
 from bhmeasures.engine.linetests import LineTests, Node, compile_condition
-from bhmeasures.inputs import Inputs
 from bhmeasures.inputs.batches import Batch, CodeColumn, parquet_as_written, table_batches
 from bhmeasures.inputs.observation import ROW_INDEX, code_type_key
+from bhmeasures.inputs.reader import Inputs
 from bhmeasures.inputs.schema import DX_COLUMNS, PCS_COLUMNS
 from bhmeasures.spec.base import Predicate
 

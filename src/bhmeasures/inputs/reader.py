@@ -13,18 +13,14 @@ conversions are lazy expressions that run only on the lines the measures keep.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from bhmeasures.digest import file_stamp, sha256_file
-from bhmeasures.errors import InputError, UsageError, shown_path, shown_value
+from bhmeasures.digest import KnownDigests, Stamp, digest_of
+from bhmeasures.errors import InputError, did_you_mean, shown_path, shown_value
 from bhmeasures.inputs import observation
 from bhmeasures.inputs.schema import (
     BOOL,
@@ -41,9 +37,7 @@ from bhmeasures.inputs.schema import (
     column_types,
 )
 from bhmeasures.inputs.textfile import LINE, read_text_table
-from bhmeasures.yamlio import did_you_mean
 
-SUFFIXES = (".parquet", ".csv", ".csv.gz")
 _TRUE = ["true", "t", "1", "y", "yes"]
 _FALSE = ["false", "f", "0", "n", "no"]
 _EXAMPLES = 3
@@ -54,35 +48,13 @@ _KIND_TEXT = {DATE: "dates (YYYY-MM-DD or YYYYMMDD)", INT: "whole numbers", FLOA
               STR: "text"}
 
 
-def _lowest_priority() -> None:
-    """The hashing thread runs at the lowest priority (Linux schedules threads apart): it takes the cores the
-    scan leaves idle (while specs load, between batches, during the measures) instead of slowing the scan."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-
-
-def _new_hash_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="bhm-sha256", initializer=_lowest_priority)
-
-
-_hash_pool = _new_hash_pool()
-
-
-def cancel_pending_hashes() -> None:
-    """Drop input files still waiting to be hashed (an interrupted run will not write its manifest)."""
-    global _hash_pool  # a fresh pool for the runs after this one (tests run many in one process)
-    _hash_pool.shutdown(wait=False, cancel_futures=True)
-    _hash_pool = _new_hash_pool()
-
-
 @dataclass
 class InputFile:
     table: str
     path: str  # as messages show it (relative to the working directory when under it)
     rows: int
     _sha: Future[str] | str | None = None
-    stamp: dict[str, int | str] | None = None  # the file as it was when its digest was taken (digest.file_stamp)
+    stamp: Stamp | None = None  # the file as it was when its digest was taken (digest.file_stamp)
 
     @property
     def sha256(self) -> str | None:
@@ -129,44 +101,6 @@ class Inputs:
                 cols = [c for c, v in zip(cols, row, strict=True) if not v]
                 if not cols:
                     break
-
-
-def find_tables(data_dir: Path | None, overrides: dict[str, Path]) -> dict[str, Path]:
-    """Map table names to files: `<table>.parquet|.csv|.csv.gz` in the data directory, then explicit paths."""
-    unknown = [t for t in overrides if t not in TABLES]
-    if unknown:
-        raise UsageError("\n".join(f"--table {t}=...: unknown table '{t}'. " + (did_you_mean(t, list(TABLES)) or "")
-                                   + f" Tables are {', '.join(TABLES)}." for t in unknown))
-    found: dict[str, Path] = {}
-    problems: list[str] = []
-    if data_dir is not None:
-        if not data_dir.is_dir():
-            raise InputError(f"{shown_path(data_dir)}: data directory does not exist; pass --data DIR with the input tables.")
-        for table in TABLES:
-            matches = [data_dir / f"{table}{s}" for s in SUFFIXES if (data_dir / f"{table}{s}").exists()]
-            if len(matches) > 1:
-                problems.append(f"{shown_path(data_dir)}: table {table} is in more than one file "
-                                f"({', '.join(m.name for m in matches)}); keep one.")
-            elif matches:
-                found[table] = matches[0]
-    for table, path in overrides.items():
-        if not path.is_file():
-            problems.append(f"{shown_path(path)}: file for table {table} "
-                            f"{'is a folder' if path.is_dir() else 'does not exist'}.")
-        else:
-            found[table] = path
-    for table in REQUIRED_TABLES:
-        if table not in found and not any(t == table for t in overrides):
-            hint = ""
-            if data_dir is not None:
-                near = sorted(p.name for p in data_dir.iterdir() if p.name.lower().startswith(table))
-                if near:
-                    hint = f" Found {', '.join(near)}: pass --table {table}={shown_path(data_dir / near[0])}."
-            where = shown_path(data_dir) if data_dir is not None else "the inputs"
-            problems.append(f"{where}: required table {table} is missing (expected {table}.parquet, .csv or .csv.gz).{hint}")
-    if problems:
-        raise InputError("\n".join(problems))
-    return found
 
 
 # -- parsing text ------------------------------------------------------------------------------------
@@ -526,7 +460,7 @@ def _check_all(tables: list[_Table]) -> dict[str, pl.LazyFrame]:
     return frames
 
 
-def read_inputs(paths: dict[str, Path], known_digests: dict[str, tuple[dict[str, int | str], str]] | None = None) -> Inputs:
+def read_inputs(paths: dict[str, Path], known_digests: KnownDigests | None = None) -> Inputs:
     """Open, check and normalise every table; raise InputError listing every problem found. `known_digests` (by
     absolute path: the file's stamp and sha256, from an earlier run's manifest) spares hashing a file again
     while its stamp is unchanged."""
@@ -540,9 +474,7 @@ def read_inputs(paths: dict[str, Path], known_digests: dict[str, tuple[dict[str,
     files = {}
     for t in tables:
         rows = t.frame.select(pl.len()).collect().item()
-        stamp = file_stamp(paths[t.name])  # taken before hashing: a file written meanwhile is hashed again next time
-        known = (known_digests or {}).get(str(stamp["path"]))
-        digest = known[1] if known is not None and known[0] == stamp else _hash_pool.submit(sha256_file, paths[t.name])
+        stamp, digest = digest_of(paths[t.name], known_digests or {})
         files[t.name] = InputFile(t.name, t.shown, rows, digest, stamp)
     return Inputs(frames, files)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import polars as pl
-
 DATE, STR, INT, FLOAT, BOOL = "date", "str", "int", "float", "bool"
 
 DX_COLUMNS = tuple(f"diagnosis_code_{i}" for i in range(1, 26))
@@ -60,9 +58,6 @@ ID_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
 # The column that identifies a row in messages (besides its line or row number).
 ROW_ID = {"eligibility": "member_id", "medical_claim": "claim_id", "pharmacy_claim": "claim_id",
           "attribution": "member_id", "provider": "npi", "observation": "member_id"}
-
-POLARS_TYPES = {DATE: pl.Date, STR: pl.String, INT: pl.Int64, FLOAT: pl.Float64, BOOL: pl.Boolean}
-
 
 def column_types(table: str) -> dict[str, str]:
     required, optional = TABLES[table]

@@ -5,11 +5,10 @@ from bhmeasures.outputs.writer import (
     check_out_folder,
     check_results_folder,
     owned_files,
-    previous_input_digests,
     publish,
     write_atomically,
     write_results,
 )
 
-__all__ = ["build_manifest", "check_out_folder", "check_results_folder", "owned_files", "previous_input_digests", "publish",
+__all__ = ["build_manifest", "check_out_folder", "check_results_folder", "owned_files", "publish",
            "write_atomically", "write_results"]

@@ -39,7 +39,7 @@ import polars as pl
 from bhmeasures.digest import sha256_file
 from bhmeasures.engine.compute import ComputeResult
 from bhmeasures.errors import BhmError, UsageError, shown_path
-from bhmeasures.inputs import Inputs
+from bhmeasures.inputs.reader import Inputs
 from bhmeasures.spec.loader import LoadedSpec
 from bhmeasures.valuesets import ValueSetLibrary
 
@@ -102,18 +102,6 @@ def build_manifest(
         ],
         "timings_seconds": {k: round(v, 3) for k, v in result.timings.items()},
     }
-
-
-def previous_input_digests(out: Path) -> dict[str, tuple[dict[str, int | str], str]]:
-    """Per input file an earlier run into `out` read (by absolute path): its stamp then and its sha256. Empty
-    when the folder holds no readable manifest: every file is then hashed."""
-    try:
-        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-        return {str(f["stamp"]["path"]): (f["stamp"], f["sha256"]) for f in manifest.get("inputs", [])
-                if isinstance(f, dict) and isinstance(f.get("stamp"), dict) and isinstance(f.get("sha256"), str)
-                and "path" in f["stamp"]}
-    except (OSError, ValueError, TypeError, AttributeError, KeyError):
-        return {}
 
 
 # -- which files are bhm's ---------------------------------------------------------------------------

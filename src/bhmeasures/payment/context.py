@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from bhmeasures.errors import Issue
+from bhmeasures.errors import Issue, did_you_mean
 from bhmeasures.payment.derive import Derived
 from bhmeasures.payment.entity import EntityContext
 from bhmeasures.payment.inputs import EntityFields, ProgramInputs, RateInput
@@ -22,7 +22,6 @@ from bhmeasures.payment.money import as_fraction
 from bhmeasures.payment.program import Program
 from bhmeasures.payment.results import Rate, ResultsRates
 from bhmeasures.payment.scorecard import SCALE, MeasureRef, check_entity_measures, show
-from bhmeasures.yamlio import did_you_mean
 
 RateLookup = Callable[[str, str], Rate]
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from bhmeasures.errors import did_you_mean
 from bhmeasures.payment.components.base import ComponentBase, Paying
 from bhmeasures.payment.components.capitation_ceiling import CapitationCeiling
 from bhmeasures.payment.components.incentive_pool import IncentivePool
@@ -33,7 +34,6 @@ from bhmeasures.payment.scorecard import (
     quality_score,
 )
 from bhmeasures.payment.tiers import Add, Tiers, check_credits
-from bhmeasures.yamlio import did_you_mean
 
 Component = Annotated[
     IncentivePool | PassThrough | PopulationPayment | QualityGate | SharedSavings | CapitationCeiling,

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from bhmeasures.errors import did_you_mean
 from bhmeasures.payment.entity import EntityChecks, EntityContext
 from bhmeasures.payment.money import count, money, number, pct
 from bhmeasures.payment.money import score as score_text
@@ -24,7 +25,7 @@ from bhmeasures.payment.tiers import (
     meets,
     resolve,
 )
-from bhmeasures.yamlio import YamlPath, did_you_mean
+from bhmeasures.yamlio import YamlPath
 
 Unit = Literal["proportion", "per_1000", "dollars", "number"]
 # with counts, rate = SCALE x numerator / denominator: events per 1,000 (member-years, members, ...) for per_1000;

@@ -13,8 +13,9 @@ from typing import Literal
 
 from pydantic import model_validator
 
+from bhmeasures.errors import did_you_mean
 from bhmeasures.payment.params import Amount, Model, Share, exactly_one
-from bhmeasures.yamlio import YamlPath, did_you_mean
+from bhmeasures.yamlio import YamlPath
 
 RULES = ("gap_closure", "improvement", "relative_improvement", "benchmark")
 

@@ -9,11 +9,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bhmeasures.errors import Issue
+from bhmeasures.errors import Issue, did_you_mean
 from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.spec.base import Predicate
 from bhmeasures.spec.models import Library, MeasureSpec, ValueSetRef, Variant, define_kind, define_step
-from bhmeasures.yamlio import HasLines, YamlPath, did_you_mean, line_for, pydantic_issues, read_yaml_file
+from bhmeasures.yamlio import HasLines, YamlPath, line_for, pydantic_issues, read_yaml_file
 
 _PYDANTIC_ALIASES = {"from_": "from", "with_": "with", "not_": "not", "in_": "in", "as_": "as"}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bhmeasures.engine.codes import TABLE_SYSTEMS
-from bhmeasures.errors import Issue, SpecError
+from bhmeasures.errors import Issue, SpecError, did_you_mean
 from bhmeasures.kinds.base import SpecView
 from bhmeasures.kinds.registry import STEP_KINDS
 from bhmeasures.spec.base import Predicate
@@ -17,7 +17,6 @@ from bhmeasures.spec.dates import parse_date_expr
 from bhmeasures.spec.loader import LoadedSpec, SpecFile, load_spec_file, resolve_specs
 from bhmeasures.spec.models import Library, MeasureSpec, define_kind, define_step
 from bhmeasures.valuesets import ValueSetLibrary
-from bhmeasures.yamlio import did_you_mean
 
 KNOWN_TABLES = {"eligibility", "medical_claim", "pharmacy_claim", "attribution", "provider", "observation"}
 _REQUIRE = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")

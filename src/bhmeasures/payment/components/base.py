@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol
 
+from bhmeasures.errors import did_you_mean
 from bhmeasures.payment.entity import EntityChecks, EntityContext
 from bhmeasures.payment.params import Model
 from bhmeasures.payment.result import LineItem
 from bhmeasures.payment.scorecard import Scorecard
 from bhmeasures.payment.tiers import Add, Tiers
-from bhmeasures.yamlio import YamlPath, did_you_mean
+from bhmeasures.yamlio import YamlPath
 
 
 class ProgramView(Protocol):

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from bhmeasures.errors import did_you_mean
 from bhmeasures.payment.components.base import (
     ComponentBase,
     Paying,
@@ -42,7 +43,6 @@ from bhmeasures.payment.params import (
 )
 from bhmeasures.payment.result import LineItem
 from bhmeasures.payment.tiers import Add
-from bhmeasures.yamlio import did_you_mean
 
 # ---------------------------------------------------------------- the model
 
