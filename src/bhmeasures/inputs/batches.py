@@ -33,6 +33,12 @@ BATCH_ROWS = 262_144  # rows per batch: fewer per-batch steps than 131,072 (8% l
 T = TypeVar("T")
 
 
+# what an empty column holds, shared (never written to): built per batch, they cost 0.16 CPU s per 39M lines
+_NO_VALUES = pl.Series([], dtype=pl.String)
+_NO_TEXT = pa.array([], type=pa.large_string())
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
 @dataclass
 class CodeColumn:
     """A code column of a batch: its distinct values, and which rows hold which of them. Two layouts:
@@ -54,8 +60,7 @@ class CodeColumn:
 
     @classmethod
     def empty(cls, n: int) -> CodeColumn:
-        return cls(pl.Series([], dtype=pl.String), pa.array([], type=pa.large_string()), n, 0,
-                   rows=np.zeros(0, dtype=np.int64), codes=np.zeros(0, dtype=np.int32))
+        return cls(_NO_VALUES, _NO_TEXT, n, 0, rows=_NO_ROWS, codes=_NO_ROWS)
 
     def lookup(self, table: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """(rows, table entry of each row's value): rows None for every row, the zero entry where a row is empty;
