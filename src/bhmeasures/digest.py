@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 
 Stamp = dict[str, int | str]
@@ -57,10 +58,17 @@ class HashingCancelled(Exception):
     """The run that wanted the digest ended first (an error, Ctrl-C)."""
 
 
+@dataclass(eq=False)
+class _Job:
+    """Some files hashed by one child (None: none could be started)."""
+
+    proc: subprocess.Popen[str] | None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
 _lock = threading.Lock()
 _started: dict[str, tuple[Stamp, Future[str]]] = {}  # by absolute path: hashes started ahead of `digest_of`
-_running: set[subprocess.Popen[str]] = set()  # children still hashing
-_cancelled = threading.Event()
+_jobs: set[_Job] = set()  # still hashing
 
 
 # The child: the lowest priority, silent on Ctrl-C (the terminal interrupts it with the run), one line per file
@@ -88,7 +96,7 @@ for i, path in enumerate(sys.argv[1:]):
 def _hash_in_child(paths: list[Path]) -> list[Future[str]]:
     """The files' digests, taken by a child process; a thread here hands them over as they come. A file the child
     could not read fails its future with the child's reason; if the child itself fails (no Python to start, a
-    kill), the thread hashes what is left itself."""
+    kill not ours), the thread hashes what is left itself."""
     futures: list[Future[str]] = [Future() for _ in paths]
     try:
         proc: subprocess.Popen[str] | None = subprocess.Popen(  # noqa: S603 - this Python, our code, paths as arguments
@@ -96,29 +104,31 @@ def _hash_in_child(paths: list[Path]) -> list[Future[str]]:
             stderr=subprocess.DEVNULL, text=True, errors="replace")
     except OSError:
         proc = None
+    job = _Job(proc)
 
     def deliver() -> None:
-        if proc is not None:
-            with proc:  # closes the pipe and reaps the child
-                for line in proc.stdout or ():
+        if job.proc is not None:
+            with job.proc:  # closes the pipe and reaps the child
+                for line in job.proc.stdout or ():
                     index, _, rest = line.rstrip("\n").partition(" ")
                     future = futures[int(index)]
                     if rest.startswith("! "):
                         future.set_exception(OSError(f"{paths[int(index)]}: {rest[2:]}"))
                     else:
                         future.set_result(rest)
-            _running.discard(proc)
         for path, future in zip(paths, futures, strict=True):
-            if not future.done() and not _cancelled.is_set():
-                try:
-                    future.set_result(sha256_file(path))
-                except OSError as e:
-                    future.set_exception(e)
-            elif not future.done():
+            if future.done():
+                continue
+            if job.cancelled.is_set():
                 future.set_exception(HashingCancelled(str(path)))
+                continue
+            try:
+                future.set_result(sha256_file(path))
+            except OSError as e:
+                future.set_exception(e)
+        _jobs.discard(job)
 
-    if proc is not None:
-        _running.add(proc)
+    _jobs.add(job)
     threading.Thread(target=deliver, name="bhm-sha256", daemon=True).start()
     return futures
 
@@ -127,7 +137,6 @@ def start_hashing(paths: Iterable[Path], known: KnownDigests) -> None:
     """Begin hashing these files in a child process, except those `known` holds with their current stamp and
     those started already. Each is handed to the next `digest_of` of the same file with the same stamp."""
     with _lock:
-        _cancelled.clear()
         todo: list[tuple[Path, Stamp]] = []
         for path in paths:
             stamp = file_stamp(path)
@@ -148,7 +157,6 @@ def digest_of(path: Path, known: KnownDigests) -> tuple[Stamp, Future[str] | str
     if key in known and known[key][0] == stamp:
         return stamp, known[key][1]
     with _lock:
-        _cancelled.clear()
         ahead = _started.pop(key, None)
         if ahead is not None and ahead[0] == stamp:
             return stamp, ahead[1]
@@ -158,7 +166,8 @@ def digest_of(path: Path, known: KnownDigests) -> tuple[Stamp, Future[str] | str
 def cancel_pending_hashes() -> None:
     """Stop hashing for a run that will not write its manifest (an error, Ctrl-C), so the process exits at once."""
     with _lock:
-        _cancelled.set()
         _started.clear()
-        for proc in list(_running):
-            proc.kill()
+        for job in list(_jobs):
+            job.cancelled.set()
+            if job.proc is not None:
+                job.proc.kill()

@@ -54,6 +54,6 @@ def find_tables(data_dir: Path | None, overrides: dict[str, Path]) -> dict[str, 
 
 def start_hashing_inputs(data_dir: Path | None, overrides: Mapping[str, Path], out: Path) -> None:
     """Start hashing the input files a run into `out` will read, but not those an earlier run there hashed and
-    that are unchanged since. A problem finding them is left for the run to report, in its turn."""
-    with contextlib.suppress(BhmError):
+    that are unchanged since. A problem finding or reading them is left for the run to report, in its turn."""
+    with contextlib.suppress(BhmError, OSError):
         start_hashing(find_tables(data_dir, dict(overrides)).values(), previous_input_digests(out))
