@@ -161,10 +161,15 @@ def test_a_file_the_child_cannot_read_fails_its_digest_with_the_reason(tmp_path:
         sha.result(timeout=10)
 
 
-def test_without_a_child_the_digest_is_taken_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("why", ["no python to start", "a frozen app"])
+def test_without_a_child_the_digest_is_taken_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str) -> None:
     path = tmp_path / "pharmacy_claim.csv"
     path.write_text("claim_id\nRX1\n")
-    monkeypatch.setattr(digest.sys, "executable", str(tmp_path / "no-such-python"))
+    if why == "a frozen app":
+        monkeypatch.setattr(digest.sys, "frozen", True, raising=False)
+        monkeypatch.setattr(digest.subprocess, "Popen", None)  # would fail the test if called
+    else:
+        monkeypatch.setattr(digest.sys, "executable", str(tmp_path / "no-such-python"))
     _, sha = digest.digest_of(path, {})
     assert not isinstance(sha, str) and sha.result(timeout=10) == _true_digest(path)
 

@@ -98,12 +98,14 @@ def _hash_in_child(paths: list[Path]) -> list[Future[str]]:
     could not read fails its future with the child's reason; if the child itself fails (no Python to start, a
     kill not ours), the thread hashes what is left itself."""
     futures: list[Future[str]] = [Future() for _ in paths]
+    proc: subprocess.Popen[str] | None = None
     try:
-        proc: subprocess.Popen[str] | None = subprocess.Popen(  # noqa: S603 - this Python, our code, paths as arguments
-            [sys.executable, "-I", "-c", _CHILD, *map(str, paths)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True, errors="replace")
+        if not getattr(sys, "frozen", False):  # a frozen app's executable is the app itself, not a Python
+            proc = subprocess.Popen(  # noqa: S603 - this Python, our code, paths as arguments
+                [sys.executable, "-I", "-c", _CHILD, *map(str, paths)], stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace")
     except OSError:
-        proc = None
+        pass
     job = _Job(proc)
 
     def deliver() -> None:
