@@ -152,6 +152,14 @@ def test_a_child_killed_by_another_hand_leaves_the_hash_to_this_process(tmp_path
     assert pending.result(timeout=10) == hashlib.sha256(b"claim_id\nC1\n").hexdigest()
 
 
+def test_what_the_child_prints_besides_its_digests_is_not_believed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "eligibility.csv"
+    path.write_text("member_id\nM1\n")
+    monkeypatch.setattr(digest, "_CHILD", "print('hello'); print('0 not-a-digest'); print('7 ' + 'f' * 64)")
+    _, sha = digest.digest_of(path, {})
+    assert not isinstance(sha, str) and sha.result(timeout=10) == _true_digest(path)  # taken here instead
+
+
 def test_a_file_the_child_cannot_read_fails_its_digest_with_the_reason(tmp_path: Path) -> None:
     folder = tmp_path / "eligibility.csv"
     folder.mkdir()

@@ -72,7 +72,7 @@ _jobs: set[_Job] = set()  # still hashing
 
 
 # The child: the lowest priority, silent on Ctrl-C (the terminal interrupts it with the run), one line per file
-# in order ("<index> <sha256>", or "<index> ! <why>"). Python in isolated mode: it needs nothing but hashlib.
+# in order ("<index> <sha256>", or "<index> ! <why>"). Python isolated and without site: hashlib is all it needs.
 _CHILD = """
 import hashlib, os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -102,33 +102,40 @@ def _hash_in_child(paths: list[Path]) -> list[Future[str]]:
     try:
         if not getattr(sys, "frozen", False):  # a frozen app's executable is the app itself, not a Python
             proc = subprocess.Popen(  # noqa: S603 - this Python, our code, paths as arguments
-                [sys.executable, "-I", "-c", _CHILD, *map(str, paths)], stdin=subprocess.DEVNULL,
+                [sys.executable, "-I", "-S", "-c", _CHILD, *map(str, paths)], stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace")
     except OSError:
         pass
     job = _Job(proc)
 
     def deliver() -> None:
-        if job.proc is not None:
-            with job.proc:  # closes the pipe and reaps the child
-                for line in job.proc.stdout or ():
-                    index, _, rest = line.rstrip("\n").partition(" ")
-                    future = futures[int(index)]
-                    if rest.startswith("! "):
-                        future.set_exception(OSError(f"{paths[int(index)]}: {rest[2:]}"))
-                    else:
-                        future.set_result(rest)
-        for path, future in zip(paths, futures, strict=True):
-            if future.done():
-                continue
-            if job.cancelled.is_set():
-                future.set_exception(HashingCancelled(str(path)))
-                continue
-            try:
-                future.set_result(sha256_file(path))
-            except OSError as e:
-                future.set_exception(e)
-        _jobs.discard(job)
+        try:
+            if job.proc is not None:
+                with job.proc:  # closes the pipe and reaps the child
+                    for line in job.proc.stdout or ():
+                        index, _, rest = line.rstrip("\n").partition(" ")
+                        if not index.isdigit() or int(index) >= len(paths) or futures[int(index)].done():
+                            continue  # not a line of ours
+                        if rest.startswith("! "):
+                            futures[int(index)].set_exception(OSError(f"{paths[int(index)]}: {rest[2:]}"))
+                        elif len(rest) == 64:
+                            futures[int(index)].set_result(rest)
+            for path, future in zip(paths, futures, strict=True):
+                if future.done():
+                    continue
+                if job.cancelled.is_set():
+                    future.set_exception(HashingCancelled(str(path)))
+                    continue
+                try:
+                    future.set_result(sha256_file(path))
+                except OSError as e:
+                    future.set_exception(e)
+        except BaseException as e:  # noqa: BLE001 - whoever waits for a digest gets the failure, never a hang
+            for future in futures:
+                if not future.done():
+                    future.set_exception(e)
+        finally:
+            _jobs.discard(job)
 
     _jobs.add(job)
     threading.Thread(target=deliver, name="bhm-sha256", daemon=True).start()
