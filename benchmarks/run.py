@@ -8,7 +8,9 @@ column, mostly null, rows shuffled, 1,000,000-row row groups; see `bhm sample --
 data are generated once into benchmarks/data/<layout>/<members>/ (git-ignored, reused by later runs).
 Then, in fresh processes under /usr/bin/time, in turn, `--runs` times: two bare Polars scans of exactly
 the columns bhm reads from that layout (`decode`: every value decoded, nothing kept; `collect`: every
-value decoded into memory), with `--duckdb` a DuckDB scan of the same columns (benchmarks/duckdb_floor.py),
+value decoded into memory), with `--duckdb` a DuckDB scan of the same columns (benchmarks/duckdb_floor.py)
+and, for FUH + FUA + FUM, the first step of an analyst's DuckDB SQL of them (benchmarks/duckdb_lines.py:
+finding the claim lines that carry a code of their value sets, with and without the procedure positions),
 `bhm compute` into a new results folder (every input file hashed for the manifest) and `bhm compute` again
 into that folder (`compute_rerun`: the digests of unchanged files reused). Reported per layout: median wall
 time, median peak memory (max RSS of the process), the ratios of the medians and the median of the run-by-run
@@ -162,6 +164,12 @@ def bench(layout: str, args: argparse.Namespace) -> dict[str, object]:
         print(f"{layout}: collect scan skipped, {skipped['collect_scan_skipped']}", flush=True)
     if args.duckdb:
         cmds["duckdb_scan"] = [sys.executable, str(HERE / "duckdb_floor.py"), str(data)]
+        if sorted(args.measures.upper().split(",")) == ["FUA", "FUH", "FUM"]:
+            # the first step of an analyst's DuckDB SQL of these measures: a lower bound for that SQL
+            lines = [sys.executable, str(HERE / "duckdb_lines.py"), str(data)]
+            subprocess.run([*lines, "--prepare"], check=True)  # its expanded code lists, made once, untimed
+            cmds["duckdb_lines"] = lines
+            cmds["duckdb_lines_without_procedures"] = [*lines, "--without-procedures"]
     times: dict[str, list[tuple[float, float, float]]] = {k: [] for k in (*cmds, "compute", "compute_rerun")}
     with tempfile.TemporaryDirectory() as tmp:
         chosen = [] if args.measures.upper() == "ALL" else ["--measures", args.measures]
@@ -209,7 +217,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--layout", choices=("compact", "full", "both"), default="both")
-    ap.add_argument("--duckdb", action="store_true", help="also time a DuckDB scan of the same columns")
+    ap.add_argument("--duckdb", action="store_true", help="also time a DuckDB scan of the same columns and, for "
+                    "FUH,FUA,FUM, the first step of an analyst's DuckDB SQL of them")
     ap.add_argument("--measures", default="FUH,FUA,FUM", help="measures bhm compute runs (ALL: every shipped spec)")
     ap.add_argument("--data", type=Path, help="existing data folder, one layout only "
                                               "(default: benchmarks/data/<layout>/<members>)")
