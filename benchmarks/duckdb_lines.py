@@ -17,9 +17,9 @@ theirs or one of its other columns holds a code. Measured slower on the full lay
 `IN` (+3.7 s), a union of the sets of lines (+0.5 s), diagnoses and procedures in one unpivot (+5 s), prefixes
 (`F32*`) matched on the code's first characters in the query (+6.7 s).
 
-Like an analyst's expanded value sets, diagnosis prefixes are expanded beforehand into the codes they cover:
-against the codes the file holds, found once and cached beside the data (`.duckdb_diagnosis_codes.txt`, by
-`--prepare` or the first run), so the runs that count do not pay for it. Codes are compared without their
+Like an analyst's code tables, the value sets' codes are made beforehand (`--prepare`, or the first run) and
+cached beside the data (`.duckdb_lines_codes.tsv`), diagnosis prefixes expanded into the codes of the file
+they cover, so the runs that count pay neither for that nor for importing bhm. Codes are compared without their
 dots, as the files store them. Place of service and provider taxonomy are left out, as they qualify a line
 only together with another code: the count is a little smaller than the lines the measures need, never
 larger.
@@ -33,56 +33,36 @@ import argparse
 from pathlib import Path
 
 import duckdb
-import yaml
-
-from bhmeasures.bundled import specs_dir, valuesets_dir
-from bhmeasures.valuesets.store import load_value_sets
 
 MEASURES = ("FUH", "FUA", "FUM")
 FAMILY = {"ICD10CM": "dx", "ICD10PCS": "pcs", "CPT": "hcpcs", "HCPCS": "hcpcs", "UBREV": "rev", "UBTOB": "tob"}
 
 
-def value_set_names() -> set[str]:
-    """The value sets FUH, FUA and FUM name, with those of the libraries they include."""
-    libraries = {}
-    for path in (specs_dir() / "libraries").glob("*.yaml"):
-        doc = yaml.safe_load(path.read_text())
-        libraries[doc["library"]] = doc
-    names: set[str] = set()
-    for measure in MEASURES:
-        doc = yaml.safe_load((specs_dir() / f"{measure}.yaml").read_text())
-        for part in [doc, *(libraries[name] for name in doc.get("include", []))]:
-            names |= {entry["name"] for entry in part.get("value_sets", [])}
-    return names
+def prepare(con: duckdb.DuckDBPyConnection, claims: Path, dx: list[str], cache: Path) -> None:
+    """Cache the code lists of the value sets FUH, FUA and FUM use (as bhm's plans of them name them, their
+    libraries' included), diagnosis prefixes expanded into the codes of the file they cover."""
+    from bhmeasures.api import plans, prepare_specs  # here only: the timed runs import no Polars
 
-
-def code_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Tables `codes(family, code)` and `prefixes(family, width, prefix)` of the measures' value sets."""
-    library = load_value_sets([valuesets_dir()])
+    loaded, library = prepare_specs(None, None, list(MEASURES))
     codes, prefixes = set(), set()
-    for name in value_set_names():
+    for name in {name for plan in plans(loaded, library, 2025) for name in plan.value_sets}:
         value_set = library[name]
         for system, family in FAMILY.items():
             codes |= {(family, code.replace(".", "")) for code in value_set.codes.get(system, ())}
             prefixes |= {(family, code.replace(".", "")) for code in value_set.prefixes.get(system, ())}
-    con.execute("CREATE TABLE codes (family VARCHAR, code VARCHAR)")
-    con.executemany("INSERT INTO codes VALUES (?, ?)", sorted(codes))
-    con.execute("CREATE TABLE prefixes (family VARCHAR, width INTEGER, prefix VARCHAR)")
-    con.executemany("INSERT INTO prefixes VALUES (?, ?, ?)", sorted((f, len(p), p) for f, p in prefixes))
+    every = " UNION ".join(f"SELECT {c} AS code FROM read_parquet('{claims}')" for c in dx)
+    present = [code for (code,) in con.execute(f"SELECT code FROM ({every}) WHERE code IS NOT NULL").fetchall()]
+    dx_prefixes = {p for f, p in prefixes if f == "dx"}
+    codes |= {("dx", code) for code in present if any(code.startswith(p) for p in dx_prefixes)}
+    rows = sorted({(f, c, 0) for f, c in codes} | {(f, p, len(p)) for f, p in prefixes if f != "dx"})
+    cache.write_text("".join(f"{f}\t{c}\t{w}\n" for f, c, w in rows))
 
 
-def expand_diagnosis_prefixes(con: duckdb.DuckDBPyConnection, claims: Path, dx: list[str]) -> None:
-    """Replace the diagnosis prefixes by the codes of the file they cover (the file's codes cached beside it)."""
-    cache = claims.parent / ".duckdb_diagnosis_codes.txt"
-    if not cache.exists() or cache.stat().st_mtime < claims.stat().st_mtime:
-        every = " UNION ".join(f"SELECT {c} AS code FROM read_parquet('{claims}')" for c in dx)
-        present = sorted(code for (code,) in con.execute(f"SELECT code FROM ({every}) WHERE code IS NOT NULL").fetchall())
-        cache.write_text("\n".join(present))
-    con.execute("CREATE TABLE present (code VARCHAR)")
-    con.executemany("INSERT INTO present VALUES (?)", [(code,) for code in cache.read_text().split()])
-    con.execute("""INSERT INTO codes SELECT DISTINCT 'dx', p.code FROM present p JOIN prefixes x
-                   ON x.family = 'dx' AND left(p.code, x.width) = x.prefix""")
-    con.execute("DELETE FROM prefixes WHERE family = 'dx'")
+def code_tables(con: duckdb.DuckDBPyConnection, cache: Path) -> None:
+    """Tables `codes(family, code)` and `prefixes(family, width, prefix)` from the cache."""
+    source = f"read_csv('{cache}', delim = '\t', header = false, columns = {{'family': 'VARCHAR', 'code': 'VARCHAR', 'width': 'INTEGER'}})"
+    con.execute(f"CREATE TABLE codes AS SELECT family, code FROM {source} WHERE width = 0")
+    con.execute(f"CREATE TABLE prefixes AS SELECT family, width, code AS prefix FROM {source} WHERE width > 0")
 
 
 def matches(family: str, expr: str, con: duckdb.DuckDBPyConnection) -> str:
@@ -100,18 +80,20 @@ def main() -> None:
     parser.add_argument("--without-procedures", action="store_true",
                         help="leave the procedure positions out (the ECT rule's ICD-10-PCS codes are not looked for)")
     parser.add_argument("--prepare", action="store_true",
-                        help="only find and cache the file's diagnosis codes (run once before timing)")
+                        help="only make the cached code lists (run once before timing)")
     args = parser.parse_args()
     claims = args.data / "medical_claim.parquet"
     con = duckdb.connect()  # in memory, default threads (every core) and memory limit
-    code_tables(con)
     names = [name for (name,) in con.execute(f"SELECT name FROM parquet_schema('{claims}')").fetchall()]
     dx = [c for c in names if c.startswith("diagnosis_code_") and c != "diagnosis_code_type"]
     pcs = [] if args.without_procedures else [
         c for c in names if c.startswith("procedure_code_") and c != "procedure_code_type"]
-    expand_diagnosis_prefixes(con, claims, dx)
+    cache = claims.parent / ".duckdb_lines_codes.tsv"
+    if args.prepare or not cache.exists() or cache.stat().st_mtime < claims.stat().st_mtime:
+        prepare(con, claims, dx, cache)
     if args.prepare:
         return
+    code_tables(con, cache)
     source = f"read_parquet('{claims}', file_row_number = true)"
 
     def positions(columns: list[str], family: str) -> str:
